@@ -1,0 +1,185 @@
+"""The variant-calling pipeline: soft quality filter -> differentiable pileup -> classifier.
+
+``apply(data, state, metadata) -> (result, state, metadata)`` takes one sample (``positions``
+of shape ``(R,)``) or a batch (a dict of stacked arrays, ``positions`` of shape ``(B, R)``).
+Everything is differentiable with respect to the filter threshold, the pileup temperature and
+the classifier weights, so the whole caller trains end to end.
+"""
+
+from dataclasses import asdict, dataclass
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from dvcall.operators.evidence import NUM_FEATURES, position_features
+from dvcall.operators.pileup import DifferentiablePileup, PileupConfig
+from dvcall.operators.quality_filter import QualityFilter, QualityFilterConfig
+from dvcall.operators.variant import VariantClassifier, VariantClassifierConfig
+
+
+@dataclass(frozen=True)
+class VariantCallingPipelineConfig:
+    reference_length: int = 100
+    num_classes: int = 3
+    quality_threshold: float = 20.0
+    pileup_window_size: int = 11
+    classifier_hidden_dim: int = 64
+    use_quality_weights: bool = True
+    # Beyond the seed: what a caller on real reads needs (defaults keep the seed's behaviour).
+    use_evidence: bool = False
+    num_genotypes: int = 0
+    classifier_extra_layers: int = 0
+    dropout_rate: float = 0.1
+    initial_temperature: float = 1.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _one_hot_reads(reads: jax.Array, quality: jax.Array) -> jax.Array:
+    """Accept one-hot/soft reads ``(..., R, W, 4)`` or integer base codes ``(..., R, W)``.
+
+    Codes 0..3 are A C G T; anything else (N, deletion, padding) becomes an all-zero row.
+    """
+    reads = jnp.asarray(reads)
+    if reads.ndim == quality.ndim:
+        return jax.nn.one_hot(reads, 4, dtype=jnp.float32)
+    return reads.astype(jnp.float32)
+
+
+class VariantCallingPipeline(nnx.Module):
+    def __init__(self, config: VariantCallingPipelineConfig | None = None, *, rngs: nnx.Rngs):
+        self.config = config = config or VariantCallingPipelineConfig()
+        self.quality_filter = QualityFilter(QualityFilterConfig(config.quality_threshold))
+        self.pileup = DifferentiablePileup(
+            PileupConfig(config.use_quality_weights, config.initial_temperature)
+        )
+        self.classifier = VariantClassifier(
+            VariantClassifierConfig(
+                num_classes=config.num_classes,
+                hidden_dim=config.classifier_hidden_dim,
+                input_window=config.pileup_window_size,
+                dropout_rate=config.dropout_rate,
+                in_channels=NUM_FEATURES if config.use_evidence else 4,
+                num_genotypes=config.num_genotypes,
+                extra_layers=config.classifier_extra_layers,
+            ),
+            rngs=rngs,
+        )
+
+    # -- modes ---------------------------------------------------------------------------
+    def train_mode(self) -> None:
+        """Enable dropout (training)."""
+        self.train()
+
+    def eval_mode(self) -> None:
+        """Disable dropout (inference); pipelines are created in this mode."""
+        self.eval()
+
+    # -- forward -------------------------------------------------------------------------
+    def apply(self, data: dict, state: dict | None = None, metadata=None):
+        """Run the three stages on one sample or a stacked batch; see the module docstring."""
+        quality = jnp.asarray(data["quality"], jnp.float32)
+        positions = jnp.asarray(data["positions"])
+        reads = _one_hot_reads(data["reads"], quality)
+        length = self._length(data, batched=positions.ndim == 2)
+
+        filtered_reads, filtered_quality = self.quality_filter(reads, quality)
+
+        if self.config.use_evidence:
+            def sample_features(sample, r, fr, p, q):
+                return position_features(self.pileup, r, fr, p, q, sample, length)
+
+            evidence = {k: data[k] for k in _EVIDENCE_KEYS if data.get(k) is not None}
+            if positions.ndim == 2:
+                pileup, features = jax.vmap(sample_features)(
+                    evidence, reads, filtered_reads, positions, quality
+                )
+            else:
+                pileup, features = sample_features(
+                    evidence, reads, filtered_reads, positions, quality
+                )
+        else:
+            if positions.ndim == 2:
+                pileup = jax.vmap(lambda fr, p, q: self.pileup(fr, p, q, length))(
+                    filtered_reads, positions, quality
+                )
+            else:
+                pileup = self.pileup(filtered_reads, positions, quality, length)
+            features = pileup
+
+        logits, genotype_logits = self.classifier.heads(features)
+        result = {
+            "reads": data["reads"],
+            "positions": data["positions"],
+            "quality": data["quality"],
+            "filtered_reads": filtered_reads,
+            "filtered_quality": filtered_quality,
+            "pileup": pileup,
+            "logits": logits,
+            "probabilities": jax.nn.softmax(logits, axis=-1),
+        }
+        if self.config.use_evidence:
+            result["features"] = features
+        if genotype_logits is not None:
+            result["genotype_logits"] = genotype_logits
+            result["genotype_probabilities"] = jax.nn.softmax(genotype_logits, axis=-1)
+        return result, ({} if state is None else state), metadata
+
+    def _length(self, data: dict, batched: bool) -> int:
+        reference = data.get("reference")
+        if reference is None:
+            return self.config.reference_length
+        shape = jnp.shape(reference)
+        base_dims = len(shape) - (1 if batched else 0)
+        return shape[-1] if base_dims == 1 else shape[-2]
+
+    def apply_batch(self, batch: dict, state: dict | None = None, metadata=None) -> dict:
+        """Apply to a dict of arrays stacked on a leading batch axis; returns the result dict."""
+        result, _, _ = self.apply(batch, state, metadata)
+        return result
+
+    def call_variants(self, batch: dict, threshold: float = 0.5) -> dict:
+        """Class per position: a variant class when ``P(not ref) >= threshold``, else 0."""
+        result, _, _ = self.apply(batch, {}, None)
+        probabilities = result["probabilities"]
+        variant_probability = 1.0 - probabilities[..., 0]
+        best_variant = jnp.argmax(probabilities[..., 1:], axis=-1) + 1
+        predictions = jnp.where(variant_probability >= threshold, best_variant, 0)
+        out = {
+            "predictions": predictions,
+            "probabilities": probabilities,
+            "pileup": result["pileup"],
+        }
+        if "genotype_probabilities" in result:
+            out["genotype_probabilities"] = result["genotype_probabilities"]
+        return out
+
+
+_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "strand", "mapping_quality",
+                  "read_mask")
+
+
+def create_variant_calling_pipeline(
+    reference_length: int = 100,
+    num_classes: int = 3,
+    quality_threshold: float = 20.0,
+    pileup_window_size: int = 11,
+    classifier_hidden_dim: int = 64,
+    use_quality_weights: bool = True,
+    *,
+    seed: int = 0,
+    **extra,
+) -> VariantCallingPipeline:
+    """Build a pipeline from the seed's six settings (plus our extensions as keywords)."""
+    config = VariantCallingPipelineConfig(
+        reference_length=reference_length,
+        num_classes=num_classes,
+        quality_threshold=quality_threshold,
+        pileup_window_size=pileup_window_size,
+        classifier_hidden_dim=classifier_hidden_dim,
+        use_quality_weights=use_quality_weights,
+        **extra,
+    )
+    return VariantCallingPipeline(config, rngs=nnx.Rngs(seed))

@@ -1,0 +1,46 @@
+"""Static-shape buckets, so ``jax.jit`` compiles once per bucket instead of once per region.
+
+Read counts and read widths vary from chunk to chunk; we round each up to the next size of the
+form ``2**k`` or ``1.5 * 2**k`` (at most 50% padding, usually far less) and pad. Padded reads
+carry ``read_mask == 0`` and all-zero bases, so they add nothing to any count.
+"""
+
+import numpy as np
+
+READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions")  # (R, W, ...) arrays
+READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
+
+
+def bucket_size(n: int, minimum: int = 16) -> int:
+    """Smallest ``2**k`` or ``3 * 2**(k-1)`` that is ``>= max(n, minimum)``."""
+    n = max(int(n), minimum)
+    power = 1 << (n - 1).bit_length()
+    three_quarters = (power // 4) * 3
+    return three_quarters if three_quarters >= n else power
+
+
+def pad_reads(data: dict, num_reads: int | None = None, width: int | None = None) -> dict:
+    """Pad the read axes of a single-sample dict to ``num_reads`` x ``width`` (bucketed when
+    not given). Arrays other than the read arrays pass through unchanged.
+    """
+    quality = np.asarray(data["quality"])
+    rows, cols = quality.shape
+    num_reads = bucket_size(rows) if num_reads is None else num_reads
+    width = bucket_size(cols, minimum=32) if width is None else width
+    if num_reads < rows or width < cols:
+        raise ValueError(f"cannot pad {rows}x{cols} reads into {num_reads}x{width}")
+    out = dict(data)
+    for key in READ_AXIS_KEYS:
+        if data.get(key) is None:
+            continue
+        value = np.asarray(data[key])
+        pad = [(0, num_reads - rows), (0, width - cols)] + [(0, 0)] * (value.ndim - 2)
+        fill = 4 if key == "reads" and value.ndim == 2 else 0  # code 4 = no base
+        out[key] = np.pad(value, pad, constant_values=fill)
+    for key in READ_KEYS:
+        if data.get(key) is None:
+            continue
+        out[key] = np.pad(np.asarray(data[key]), (0, num_reads - rows))
+    mask = np.asarray(data["read_mask"]) if data.get("read_mask") is not None else np.ones(rows)
+    out["read_mask"] = np.pad(mask.astype(np.float32), (0, num_reads - rows))
+    return out
