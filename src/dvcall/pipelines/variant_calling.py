@@ -80,12 +80,17 @@ class VariantCallingPipeline(nnx.Module):
     # -- forward -------------------------------------------------------------------------
     def apply(self, data: dict, state: dict | None = None, metadata=None):
         """Run the three stages on one sample or a stacked batch; see the module docstring."""
-        quality = jnp.asarray(data["quality"], jnp.float32)
+        quality = jnp.asarray(data["quality"])
+        if not jnp.issubdtype(quality.dtype, jnp.integer):
+            quality = quality.astype(jnp.float32)
         positions = jnp.asarray(data["positions"])
+        codes = jnp.asarray(data["reads"])
+        codes = codes if codes.ndim == quality.ndim else None
         reads = _one_hot_reads(data["reads"], quality)
         length = self._length(data, batched=positions.ndim == 2)
 
         filtered_reads, filtered_quality = self.quality_filter(reads, quality)
+        weights = self._base_weights(quality)
 
         if self.config.use_evidence:
             def sample_features(sample, r, fr, p, q):
@@ -101,12 +106,13 @@ class VariantCallingPipeline(nnx.Module):
                     evidence, reads, filtered_reads, positions, quality
                 )
         else:
+            def sample_pileup(fr, p, q, c, w):
+                return self.pileup(fr, p, q, length, codes=c, weights=w)
+
             if positions.ndim == 2:
-                pileup = jax.vmap(lambda fr, p, q: self.pileup(fr, p, q, length))(
-                    filtered_reads, positions, quality
-                )
+                pileup = jax.vmap(sample_pileup)(filtered_reads, positions, quality, codes, weights)
             else:
-                pileup = self.pileup(filtered_reads, positions, quality, length)
+                pileup = sample_pileup(filtered_reads, positions, quality, codes, weights)
             features = pileup
 
         logits, genotype_logits = self.classifier.heads(features)
@@ -126,6 +132,13 @@ class VariantCallingPipeline(nnx.Module):
             result["genotype_logits"] = genotype_logits
             result["genotype_probabilities"] = jax.nn.softmax(genotype_logits, axis=-1)
         return result, ({} if state is None else state), metadata
+
+    def _base_weights(self, quality: jax.Array) -> jax.Array:
+        """Retention x pileup weight per base; one table gather for integer qualities."""
+        if jnp.issubdtype(quality.dtype, jnp.integer):
+            table = self.quality_filter.table() * self.pileup.weight_table()
+            return table[quality.astype(jnp.int32)]
+        return self.quality_filter.retention(quality) * self.pileup.base_weights(quality)
 
     def _length(self, data: dict, batched: bool) -> int:
         reference = data.get("reference")
