@@ -47,7 +47,8 @@ def random_genome(rng: np.random.Generator, length: int) -> bytearray:
         seq[start : start + len(rep)] = rep
     if length >= 20000:  # one segmental duplication, ~1% diverged
         size = min(4000, length // 10)
-        src, dst = int(rng.integers(0, length // 2 - size)), int(rng.integers(length // 2, length - size))
+        src = int(rng.integers(0, length // 2 - size))
+        dst = int(rng.integers(length // 2, length - size))
         copy = bytearray(seq[src : src + size])
         for i in rng.choice(size, size // 100, replace=False):
             copy[i] = BASES[(np.searchsorted(BASES, copy[i]) + rng.integers(1, 4)) % 4]
@@ -71,7 +72,8 @@ def random_variants(
 ) -> list[Variant]:
     """Non-overlapping variants; indels prefer repeats; some sites come in clusters."""
     length = len(seq)
-    sites = set(rng.choice(np.arange(50, length - 50), int(length * snp_rate), replace=False).tolist())
+    positions = np.arange(50, length - 50)
+    sites = set(rng.choice(positions, int(length * snp_rate), replace=False).tolist())
     clusters = rng.choice(sorted(sites), max(len(sites) // 20, 1), replace=False)
     sites.update(int(s) + int(d) for s in clusters for d in rng.integers(3, 12, size=2))
     repeat_sites = [p for p in range(50, length - 50, 7) if _in_repeat(seq, p)]
@@ -196,10 +198,11 @@ def simulate(out: Path, contig_lengths: list[int], coverage: float, seed: int,
              max_indel: int = 30, hom_fraction: float = 0.4, read_length: int = 150,
              prefix: str = "chr", sample: str = "sample", threads: int = 2) -> dict[str, Path]:
     """Write ``ref.fa(.fai)``, ``truth.vcf.gz(.tbi)`` and ``reads.bam(.bai)`` under ``out``."""
+    packages = {"bwa": "bwa", "art_illumina": "art-nextgen-simulation-tools", "dwgsim": "dwgsim"}
     for tool in ("bwa", "art_illumina" if simulator == "art" else "dwgsim"):
         if shutil.which(tool) is None:
             sys.exit(f"simulate: '{tool}' not found; install it (Debian: apt-get install "
-                     f"{'bwa' if tool == 'bwa' else 'art-nextgen-simulation-tools' if tool == 'art_illumina' else 'dwgsim'})")
+                     f"{packages[tool]})")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     genome = {f"{prefix}{i + 1}": random_genome(rng, n) for i, n in enumerate(contig_lengths)}

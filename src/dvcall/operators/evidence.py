@@ -13,6 +13,7 @@ insertions         (R, W)      1 where the read has an insertion right after tha
 strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
+expected_depth     ()          the sample's mean depth (else: the mean over covered positions)
 =================  ==========  ===========================================================
 
 Missing keys take neutral defaults (no indels, forward strand, MAPQ 60, every read real), so
@@ -106,7 +107,10 @@ def position_features(
     alt_sorted = jnp.sort(fractions * (1.0 - ref), axis=-1)
     depth = coverage + COUNT_EPS
     covered = (coverage > 0.5).astype(jnp.float32)
-    mean_depth = jnp.sum(coverage) / jnp.maximum(jnp.sum(covered), 1.0)
+    if data.get("expected_depth") is not None:
+        mean_depth = jnp.asarray(data["expected_depth"], jnp.float32)
+    else:
+        mean_depth = jnp.sum(coverage) / jnp.maximum(jnp.sum(covered), 1.0)
     alt_forward = jnp.sum(forward * (1.0 - ref), axis=-1)
     alt_backward = jnp.sum(backward * (1.0 - ref), axis=-1)
     features = jnp.concatenate(

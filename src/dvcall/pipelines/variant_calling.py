@@ -171,7 +171,7 @@ class VariantCallingPipeline(nnx.Module):
 
 
 _EVIDENCE_KEYS = ("reference", "deletions", "insertions", "strand", "mapping_quality",
-                  "read_mask")
+                  "read_mask", "expected_depth")
 
 
 def create_variant_calling_pipeline(

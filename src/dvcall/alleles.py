@@ -1,0 +1,152 @@
+"""Allele resolution: turn per-position calls into VCF alleles from the reads' evidence.
+
+SNP ALTs come from the base counts; indel ALTs from the reads' inserted sequences and deletion
+lengths, left-normalised against the reference so equivalent placements in a repeat collapse
+into one allele (and ``bcftools norm`` finds nothing to change).
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from dvcall.reader import DELETION, ProjectedReads
+
+BASES = "ACGT"
+
+
+@dataclass
+class Call:
+    contig: str
+    pos: int  # 0-based
+    ref: str
+    alts: list[str]
+    qual: float
+    genotype: tuple[int, int]
+    gq: int
+    depth: int
+    allele_depths: list[int]
+    kind: str  # "SNP" or "INDEL"
+    filters: list[str] = field(default_factory=list)
+
+    @property
+    def sort_key(self):
+        return (self.pos, self.ref, tuple(self.alts))
+
+
+def left_normalize_deletion(ref: str, anchor: int, length: int) -> tuple[int, str, str]:
+    """Deletion of ``ref[anchor+1 : anchor+1+length]`` -> leftmost (pos, REF, ALT)."""
+    while anchor > 0 and ref[anchor] == ref[anchor + length] and ref[anchor] != "N":
+        anchor -= 1
+    return anchor, ref[anchor : anchor + length + 1], ref[anchor]
+
+
+def left_normalize_insertion(ref: str, anchor: int, inserted: str) -> tuple[int, str, str]:
+    """Insertion of ``inserted`` after ``ref[anchor]`` -> leftmost (pos, REF, ALT)."""
+    while anchor > 0 and inserted[-1] == ref[anchor] and ref[anchor] != "N":
+        inserted = ref[anchor] + inserted[:-1]
+        anchor -= 1
+    return anchor, ref[anchor], ref[anchor] + inserted
+
+
+def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.ndarray:
+    """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted)."""
+    if reads.num_reads == 0:
+        return np.zeros((length, 6), np.int64)
+    cols = np.arange(reads.codes.shape[1])
+    index = (reads.starts - window_start)[:, None] + cols[None, :]
+    codes = reads.codes.astype(np.int64)
+    ok = (index >= 0) & (index < length) & (codes <= DELETION)
+    flat = index[ok] * 6 + codes[ok]
+    return np.bincount(flat, minlength=length * 6).reshape(length, 6)
+
+
+def phred(p_error: float, cap: float) -> float:
+    return float(min(-10.0 * np.log10(max(p_error, 1e-30)), cap))
+
+
+def _genotype(gp: np.ndarray) -> tuple[str, float]:
+    """'het' or 'hom' from (hom-ref, het, hom-alt) probabilities, with P(chosen)."""
+    het, hom = float(gp[1]), float(gp[2])
+    total = max(het + hom, 1e-12)
+    return ("hom", hom / total) if hom > het else ("het", het / total)
+
+
+def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.ndarray,
+                prob_ref: float, gp: np.ndarray) -> Call | None:
+    ref_base = ref[p]
+    if ref_base not in BASES:
+        return None
+    ref_index = BASES.index(ref_base)
+    alt_counts = [(int(counts[p, b]), b) for b in range(4) if b != ref_index]
+    alt_counts.sort(reverse=True)
+    if alt_counts[0][0] == 0:
+        return None
+    depth = int(counts[p, :4].sum() + counts[p, DELETION])
+    zygosity, p_gt = _genotype(gp)
+    alts = [BASES[alt_counts[0][1]]]
+    if zygosity == "het":
+        genotype = (0, 1)
+    elif alt_counts[1][0] >= max(2, 0.2 * depth):
+        alts.append(BASES[alt_counts[1][1]])
+        genotype = (1, 2)
+    else:
+        genotype = (1, 1)
+    ad = [int(counts[p, ref_index])] + [int(counts[p, BASES.index(a)]) for a in alts]
+    return Call(contig, window_start + p, ref_base, alts, phred(prob_ref, 100.0), genotype,
+                int(round(phred(1.0 - p_gt, 99.0))), depth, ad, "SNP")
+
+
+def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
+                   reads: ProjectedReads, counts: np.ndarray, prob_ref: float,
+                   gp: np.ndarray) -> list[Call]:
+    """Indel calls for a run of window positions ``[a, b]`` called as indel."""
+    a, b = run
+    lo, hi = window_start + a - 2, window_start + b + 2
+    support: Counter = Counter()
+    sel = np.flatnonzero((reads.del_anchor >= lo) & (reads.del_anchor <= hi))
+    for anchor, length in zip(reads.del_anchor[sel].tolist(), reads.del_length[sel].tolist()):
+        local = anchor - window_start
+        if local < 1 or local + length + 1 >= len(ref):
+            continue
+        support[left_normalize_deletion(ref, local, int(length))] += 1
+    sel = np.flatnonzero((reads.ins_anchor >= lo) & (reads.ins_anchor <= hi))
+    for i in sel.tolist():
+        local = int(reads.ins_anchor[i]) - window_start
+        inserted = reads.ins_seq[i].upper()
+        if local < 1 or local >= len(ref) or "N" in inserted:
+            continue
+        support[left_normalize_insertion(ref, local, inserted)] += 1
+    if not support:
+        return []
+    ranked = support.most_common()
+    (pos, ref_allele, alt), alt_depth = ranked[0]
+    if ref_allele[0] == "N":
+        return []
+    depth = int(counts[pos, :4].sum() + counts[pos, DELETION])
+    all_indel = sum(support.values())
+    zygosity, p_gt = _genotype(gp)
+    qual, gq = phred(prob_ref, 100.0), int(round(phred(1.0 - p_gt, 99.0)))
+    genotype = (0, 1) if zygosity == "het" else (1, 1)
+    alts, ads = [alt], [alt_depth]
+    if zygosity == "hom" and len(ranked) > 1:
+        (pos2, ref2, alt2), depth2 = ranked[1]
+        if pos2 == pos and depth2 >= max(2, 0.2 * depth):
+            # one record with two ALTs: extend both to the longer REF
+            longest = ref_allele if len(ref_allele) >= len(ref2) else ref2
+            alts = [alt + longest[len(ref_allele):], alt2 + longest[len(ref2):]]
+            ref_allele, ads, genotype = longest, [alt_depth, depth2], (1, 2)
+    ref_depth = max(depth - all_indel, 0)
+    return [Call(contig, window_start + pos, ref_allele, alts, qual, genotype, gq, depth,
+                 [ref_depth] + ads, "INDEL")]
+
+
+def runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Inclusive ``[start, end]`` of consecutive True stretches (gaps of one allowed)."""
+    idx = np.flatnonzero(mask)
+    if len(idx) == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > 2)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return list(zip(starts.tolist(), ends.tolist()))

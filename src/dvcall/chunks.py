@@ -1,0 +1,159 @@
+"""Regions and chunks: what part of the genome a run covers and how it is cut into work units.
+
+A chunk is ``[start, end)`` on one contig, processed with ``flank`` bases of context on each
+side so a call near a chunk edge sees the same reads and features as in one piece; only calls
+with POS inside ``[start, end)`` are kept, so each record is written exactly once.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from dvcall.reader import ProjectedReads
+from dvcall.shapes import bucket_size
+
+DEFAULT_CHUNK = 50_000
+FLANK = 300  # >= read span + classifier window: reads and features at the edges are complete
+
+
+class InputError(Exception):
+    """Bad input from the user: the message is one line naming the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Region:
+    contig: str
+    start: int  # 0-based, inclusive
+    end: int  # exclusive
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    contig: str
+    start: int
+    end: int
+    contig_length: int
+
+    @property
+    def window_start(self) -> int:
+        return self.start - FLANK
+
+    def span(self, chunk_size: int) -> int:
+        return chunk_size + 2 * FLANK
+
+
+def parse_region(text: str, lengths: dict[str, int]) -> Region:
+    """``chr``, ``chr:start-end`` (1-based, inclusive, commas allowed) -> Region."""
+    match = re.fullmatch(r"(.+?)(?::([\d,]+)(?:-([\d,]+))?)?", text.strip())
+    if match is None:
+        raise InputError(f"--region '{text}': expected CONTIG or CONTIG:START-END")
+    contig = match.group(1)
+    if contig not in lengths:
+        if text in lengths:
+            contig, match = text, None
+        else:
+            raise InputError(f"--region '{text}': contig '{contig}' is not in the reference; "
+                             f"known contigs: {', '.join(list(lengths)[:5])}...")
+    length = lengths[contig]
+    if match is None or match.group(2) is None:
+        return Region(contig, 0, length)
+    start = int(match.group(2).replace(",", ""))
+    end = int(match.group(3).replace(",", "")) if match.group(3) else length
+    if start < 1 or start > end or end > length:
+        raise InputError(f"--region '{text}': start must be >= 1, <= end and end <= {length} "
+                         f"(the length of {contig})")
+    return Region(contig, start - 1, end)
+
+
+def read_bed(path: Path, lengths: dict[str, int]) -> list[Region]:
+    regions = []
+    with open(path) as fh:
+        for number, line in enumerate(fh, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            fields = line.rstrip("\n").split("\t")
+            try:
+                contig, start, end = fields[0], int(fields[1]), int(fields[2])
+            except (IndexError, ValueError):
+                raise InputError(
+                    f"{path}:{number}: not a BED line (CONTIG<TAB>START<TAB>END)"
+                ) from None
+            if contig not in lengths:
+                raise InputError(f"{path}:{number}: contig '{contig}' is not in the reference")
+            if start < 0 or start >= end or end > lengths[contig]:
+                raise InputError(f"{path}:{number}: interval {start}-{end} is empty or outside "
+                                 f"{contig} (length {lengths[contig]})")
+            regions.append(Region(contig, start, end))
+    return regions
+
+
+def merge_regions(regions: list[Region], order: list[str]) -> list[Region]:
+    """Sort by reference order and merge overlaps, so no position is called twice."""
+    rank = {name: i for i, name in enumerate(order)}
+    merged: list[Region] = []
+    for r in sorted(regions, key=lambda r: (rank[r.contig], r.start)):
+        if merged and merged[-1].contig == r.contig and r.start <= merged[-1].end:
+            merged[-1] = Region(r.contig, merged[-1].start, max(merged[-1].end, r.end))
+        else:
+            merged.append(r)
+    return merged
+
+
+def plan_chunks(regions: list[Region], lengths: dict[str, int], chunk_size: int) -> list[Chunk]:
+    chunks = []
+    for region in regions:
+        for start in range(region.start, region.end, chunk_size):
+            end = min(start + chunk_size, region.end)
+            chunks.append(Chunk(len(chunks), region.contig, start, end, lengths[region.contig]))
+    return chunks
+
+
+REF_CODE = np.full(256, 4, dtype=np.int8)
+for _i, _b in enumerate(b"ACGT"):
+    REF_CODE[_b] = _i
+    REF_CODE[ord(chr(_b).lower())] = _i
+
+
+def reference_window(fasta: pysam.FastaFile, chunk: Chunk, span: int) -> tuple[str, np.ndarray]:
+    """The chunk's reference with flanks, as text and as codes padded with N to ``span``."""
+    lo = max(chunk.window_start, 0)
+    hi = min(chunk.window_start + span, chunk.contig_length)
+    text = fasta.fetch(chunk.contig, lo, hi).upper()
+    codes = np.full(span, 4, np.int8)
+    offset = lo - chunk.window_start
+    codes[offset : offset + len(text)] = REF_CODE[np.frombuffer(text.encode(), np.uint8)]
+    padded = "N" * offset + text + "N" * (span - offset - len(text))
+    return padded, codes
+
+
+def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start: int,
+                expected_depth: float) -> dict:
+    """The pipeline's data dict for one chunk, padded to bucketed shapes."""
+    rows = bucket_size(reads.num_reads, minimum=64)
+    width = reads.codes.shape[1]
+    data = {
+        "reads": np.full((rows, width), 6, np.int8),
+        "quality": np.zeros((rows, width), np.uint8),
+        "deletions": np.zeros((rows, width), np.float32),
+        "insertions": np.zeros((rows, width), np.float32),
+        "positions": np.zeros(rows, np.int32),
+        "strand": np.zeros(rows, np.float32),
+        "mapping_quality": np.zeros(rows, np.float32),
+        "read_mask": np.zeros(rows, np.float32),
+        "reference": reference_codes,
+        "expected_depth": np.float32(expected_depth),
+    }
+    n = reads.num_reads
+    data["reads"][:n] = reads.codes
+    data["quality"][:n] = reads.quality
+    data["deletions"][:n] = reads.deletions
+    data["insertions"][:n] = reads.insertions
+    data["positions"][:n] = reads.starts - window_start
+    data["strand"][:n] = reads.strand
+    data["mapping_quality"][:n] = reads.mapq
+    data["read_mask"][:n] = 1.0
+    return data

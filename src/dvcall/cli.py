@@ -1,0 +1,197 @@
+"""The ``dvcall`` command line: call, train, simulate.
+
+Exit codes: 0 success, 1 bad input (a one-line message on stderr), 2 usage error (click),
+130 interrupted. Logs and progress go to stderr only; VCF to the output file or stdout.
+"""
+
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from dvcall import __version__
+
+EXIT_BAD_INPUT = 1
+
+
+def _fail(message: str) -> None:
+    click.echo(f"dvcall: error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _install_signal_handlers() -> None:
+    """SIGTERM behaves like Ctrl-C, so context managers remove temporary files."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dvcall")
+def main() -> None:
+    """dvcall: germline SNP and indel calling with a differentiable JAX pipeline."""
+
+
+@main.command("call")
+@click.option("--bam", required=True, type=click.Path(path_type=Path), help="BAM or CRAM, indexed")
+@click.option("--ref", required=True, type=click.Path(path_type=Path), help="FASTA (with .fai)")
+@click.option("-o", "--output", default="-", show_default=True,
+              help="x.vcf.gz (bgzip + .tbi), x.vcf, or - for stdout")
+@click.option("--region", "regions", multiple=True, help="CONTIG[:START-END], repeatable")
+@click.option("--regions", "bed", type=click.Path(path_type=Path), help="BED of regions")
+@click.option("--model", type=click.Path(path_type=Path), help="model file (default: packaged)")
+@click.option("--sample", help="sample name (default: @RG SM of the BAM)")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("--min-baseq", default=0, show_default=True, type=click.IntRange(0, 93))
+@click.option("--max-depth", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--chunk-size", default=50_000, show_default=True, type=click.IntRange(1000))
+@click.option("--quiet", is_flag=True, help="no progress on stderr")
+@click.option("--debug", is_flag=True, help="show tracebacks")
+def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
+                 max_depth, chunk_size, quiet, debug):
+    """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
+    from dvcall.chunks import InputError
+
+    _install_signal_handlers()
+    try:
+        _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
+                  max_depth, chunk_size, quiet)
+    except InputError as exc:
+        if debug:
+            raise
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("dvcall: interrupted; no output written", err=True)
+        sys.exit(130)
+
+
+def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
+              max_depth, chunk_size, quiet):
+    from dvcall.caller import CallOptions, call_chunks, expected_depth, open_inputs
+    from dvcall.chunks import Region, merge_regions, parse_region, plan_chunks, read_bed
+    from dvcall.model_io import load_model
+    from dvcall.reader import ReadFilter
+    from dvcall.vcf import VcfOutput, build_header
+
+    started = time.perf_counter()
+    bam_file, fasta = open_inputs(bam, ref)
+    pipeline, _ = load_model(model)
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    wanted = [parse_region(r, lengths) for r in regions]
+    if bed is not None:
+        wanted += read_bed(bed, lengths)
+    if not wanted:
+        wanted = [Region(c, 0, lengths[c]) for c in fasta.references if c in bam_file.references]
+    wanted = merge_regions(wanted, list(fasta.references))
+    chunks = plan_chunks(wanted, lengths, chunk_size)
+    if sample is None:
+        groups = bam_file.header.to_dict().get("RG", [])
+        names = sorted({g.get("SM") for g in groups if g.get("SM")})
+        sample = names[0] if names else Path(bam).stem
+    depth = expected_depth(bam_file)
+    command = " ".join(shlex.quote(a) for a in ["dvcall", *sys.argv[1:]])
+    header = build_header(fasta, ref, sample, command)
+    options = CallOptions(ReadFilter(min_mapq, min_baseq, max_depth), chunk_size, threads)
+    total_bases = sum(c.end - c.start for c in chunks)
+    done = {"bases": 0, "calls": 0}
+    show = not quiet
+
+    def progress(chunk, n_calls):
+        done["bases"] += chunk.end - chunk.start
+        done["calls"] += n_calls
+        if show:
+            pct = 100.0 * done["bases"] / max(total_bases, 1)
+            end = "\r" if sys.stderr.isatty() else "\n"
+            click.echo(f"dvcall: {pct:5.1f}% {chunk.contig}:{chunk.start + 1}-{chunk.end} "
+                       f"{done['calls']} calls", err=True, nl=False)
+            click.echo(end, err=True, nl=False)
+
+    with VcfOutput(output, header) as out:
+        for calls in call_chunks(chunks, bam, ref, pipeline, options, depth, progress):
+            out.write(calls)
+    if show:
+        click.echo(f"dvcall: wrote {done['calls']} records for {total_bases:,} bp in "
+                   f"{time.perf_counter() - started:.1f} s to {output}", err=True)
+
+
+@main.command("train")
+@click.option("--bam", "bams", required=True, multiple=True, type=click.Path(path_type=Path),
+              help="BAM/CRAM; repeat with --truth for several pairs")
+@click.option("--truth", "truths", required=True, multiple=True, type=click.Path(path_type=Path))
+@click.option("--ref", "refs", required=True, multiple=True, type=click.Path(path_type=Path),
+              help="FASTA: one for all pairs, or one per --bam")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="model file to write")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--learning-rate", default=2e-3, show_default=True, type=float)
+@click.option("--from", "init", type=click.Path(path_type=Path), help="fine-tune this model")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("--debug", is_flag=True)
+def train_command(bams, truths, refs, out, epochs, learning_rate, init, seed, min_mapq, debug):
+    """Train a model on BAM + truth VCF pairs (one --truth per --bam)."""
+    from dvcall.chunks import InputError
+    from dvcall.model_io import load_model
+    from dvcall.reader import ReadFilter
+    from dvcall.train import build_examples, train
+
+    _install_signal_handlers()
+    if len(bams) != len(truths):
+        raise click.UsageError("give one --truth per --bam")
+    if len(refs) not in (1, len(bams)):
+        raise click.UsageError("give one --ref, or one per --bam")
+    refs = refs * len(bams) if len(refs) == 1 else refs
+    try:
+        examples = []
+        for bam, truth, ref in zip(bams, truths, refs):
+            examples += build_examples(bam, ref, truth, ReadFilter(min_mapq=min_mapq),
+                                       log=lambda m: click.echo(m, err=True))
+        model = load_model(init)[0] if init else None
+        train(examples, out, epochs, learning_rate, init=model, seed=seed,
+              log=lambda m: click.echo(m, err=True),
+              info={"trained_on": [str(b) for b in bams], "dvcall": __version__})
+        click.echo(f"dvcall: model written to {out}", err=True)
+    except InputError as exc:
+        if debug:
+            raise
+        _fail(str(exc))
+
+
+@main.command("evaluate")
+@click.option("--calls", required=True, type=click.Path(path_type=Path))
+@click.option("--truth", required=True, type=click.Path(path_type=Path))
+@click.option("--ref", required=True, type=click.Path(path_type=Path))
+@click.option("--bed", type=click.Path(path_type=Path), help="confident regions")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="write figures here")
+@click.option("--all-records", is_flag=True, help="count non-PASS calls too")
+def evaluate_command(calls, truth, ref, bed, json_path, all_records):
+    """Precision, recall and F1 of SNPs and indels against a truth VCF."""
+    from dvcall.chunks import InputError
+    from dvcall.evaluate import evaluate, format_table, write_json
+
+    try:
+        result = evaluate(calls, truth, ref, bed, all_records)
+    except InputError as exc:
+        _fail(str(exc))
+    click.echo(format_table(result))
+    if json_path:
+        write_json(result, json_path)
+
+
+@main.command("simulate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def simulate_command(args):
+    """Simulate a genome, truth VCF and aligned reads (see --help of dvcall.simulate)."""
+    from dvcall.simulate import main as simulate_main
+
+    simulate_main(list(args))
+
+
+if __name__ == "__main__":
+    main()
+
+

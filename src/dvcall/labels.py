@@ -1,0 +1,90 @@
+"""Training labels from a truth VCF: per-position class (ref / SNP / indel) and genotype
+(hom-ref / het / hom-alt), with loss weights that keep rare variant sites from drowning."""
+
+import numpy as np
+import pysam
+
+from dvcall.chunks import Chunk, InputError
+
+REF, SNP, INDEL = 0, 1, 2
+HOM_REF, HET, HOM_ALT = 0, 1, 2
+
+
+def indel_anchor_span(ref: str, pos: int, ref_allele: str, alt: str) -> int:
+    """How far right an indel's anchor can shift and stay the same haplotype (repeat span)."""
+    if len(ref_allele) > len(alt):  # deletion of ref[pos+1 : pos+1+n]
+        n, shift = len(ref_allele) - len(alt), 0
+        while pos + 1 + n + shift < len(ref) and ref[pos + 1 + shift] == ref[pos + 1 + n + shift]:
+            shift += 1
+        return shift
+    inserted, shift = alt[1:], 0
+    while pos + 1 + shift < len(ref) and inserted and inserted[0] == ref[pos + 1 + shift]:
+        inserted = inserted[1:] + inserted[0]
+        shift += 1
+    return shift
+
+
+def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, ref_text: str, span: int):
+    """``(classes, genotypes)`` over the chunk's window of ``span`` positions."""
+    classes = np.zeros(span, np.int32)
+    genotypes = np.zeros(span, np.int32)
+    lo = max(chunk.window_start, 0)
+    hi = min(chunk.window_start + span, chunk.contig_length)
+    try:
+        records = list(truth.fetch(chunk.contig, lo, hi))
+    except ValueError:
+        return classes, genotypes  # contig absent from the truth: all reference
+    for rec in records:
+        if rec.filter.keys() and "PASS" not in rec.filter.keys():
+            continue
+        gt = next(iter(rec.samples.values())).get("GT") if rec.samples else None
+        if not gt or all(a in (0, None) for a in gt):
+            continue
+        zygosity = HOM_ALT if 0 not in gt else HET
+        local = rec.pos - 1 - chunk.window_start
+        for allele_index in sorted({a for a in gt if a}):
+            alt = rec.alleles[allele_index]
+            if alt is None or alt.startswith("<") or alt == "*":
+                continue
+            ref_allele = rec.ref
+            # trim a shared suffix so MNP/complex records reduce to their edit
+            while len(ref_allele) > 1 and len(alt) > 1 and ref_allele[-1] == alt[-1]:
+                ref_allele, alt = ref_allele[:-1], alt[:-1]
+            if len(ref_allele) == len(alt):
+                for k, (r, a) in enumerate(zip(ref_allele, alt)):
+                    if r != a and 0 <= local + k < span:
+                        classes[local + k] = SNP
+                        genotypes[local + k] = max(genotypes[local + k], zygosity)
+                continue
+            shift = indel_anchor_span(ref_text, local, ref_allele, alt) if 0 <= local < span else 0
+            for k in range(local, local + shift + 1):
+                if 0 <= k < span:
+                    classes[k] = INDEL
+                    genotypes[k] = max(genotypes[k], zygosity)
+    return classes, genotypes
+
+
+def loss_weights(classes: np.ndarray, counts: np.ndarray, ref_codes: np.ndarray,
+                 background: float = 0.01) -> np.ndarray:
+    """Full weight at variants and at 'candidates' (sites with non-reference evidence), a small
+    weight at plain reference sites, none where there are no reads or the reference is N."""
+    depth = counts[:, :4].sum(1) + counts[:, 5]
+    ref_counts = np.where(ref_codes < 4, counts[np.arange(len(ref_codes)),
+                                                np.minimum(ref_codes, 3)], 0)
+    non_ref = depth - ref_counts
+    candidate = non_ref >= np.maximum(2, 0.1 * depth)
+    weights = np.where((classes > 0) | candidate, 1.0, background)
+    weights[classes > 0] = 3.0
+    weights[(depth == 0) | (ref_codes > 3)] = 0.0
+    return weights.astype(np.float32)
+
+
+def open_truth(path) -> pysam.VariantFile:
+    try:
+        vf = pysam.VariantFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable VCF ({exc})") from None
+    if vf.index is None:
+        raise InputError(f"{path}: truth VCF needs an index; run 'bcftools index -t {path}' "
+                         "(bgzip it first if it is plain text)")
+    return vf

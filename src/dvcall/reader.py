@@ -1,0 +1,195 @@
+"""BAM/CRAM regions -> read tensors in reference coordinates (pysam + numpy, no per-base loop).
+
+Each read is projected through its CIGAR onto the reference: row ``j`` of read ``i`` holds the
+base (code 0..3, 4 = N or below ``min_baseq``), ``DELETION`` or ``NO_BASE`` (N-skip) at
+reference position ``start_i + j``. Insertions are flagged on their anchor base (the reference
+base before them) and kept as events with their sequence, deletions likewise with their length,
+for the allele resolver. The projection of all reads of a chunk is a handful of numpy ops over
+the concatenated CIGARs.
+"""
+
+from dataclasses import dataclass
+from zlib import crc32
+
+import numpy as np
+import pysam
+
+from dvcall.shapes import bucket_size
+
+DELETION = 5
+NO_BASE = 6
+DEFAULT_BASEQ = 30  # for reads stored without base qualities
+_CODE = np.full(256, 4, dtype=np.int8)
+for _i, _b in enumerate(b"ACGT"):
+    _CODE[_b] = _i
+    _CODE[ord(chr(_b).lower())] = _i
+
+# CIGAR op -> consumes reference / consumes query (M I D N S H P = X)
+_REF = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1], dtype=bool)
+_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)
+_ALIGNED = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1], dtype=bool)
+SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC-fail, dup, supp.
+
+
+@dataclass
+class ReadFilter:
+    min_mapq: int = 1
+    min_baseq: int = 0
+    max_depth: int = 1000
+
+
+@dataclass
+class ProjectedReads:
+    """Reads of one chunk projected onto the reference (unpadded)."""
+
+    codes: np.ndarray  # (R, W) int8
+    quality: np.ndarray  # (R, W) uint8
+    deletions: np.ndarray  # (R, W) uint8
+    insertions: np.ndarray  # (R, W) uint8
+    starts: np.ndarray  # (R,) int64 reference start (0-based)
+    strand: np.ndarray  # (R,) uint8, 1 = reverse
+    mapq: np.ndarray  # (R,) uint8
+    # indel events for the allele resolver
+    ins_anchor: np.ndarray  # (I,) reference position of the base before the insertion
+    ins_seq: list[str]
+    ins_read: np.ndarray  # (I,)
+    del_anchor: np.ndarray  # (D,) reference position of the base before the deletion
+    del_length: np.ndarray  # (D,)
+    del_read: np.ndarray  # (D,)
+
+    @property
+    def num_reads(self) -> int:
+        return len(self.starts)
+
+
+def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names: list[str], max_depth: int):
+    """Deterministic downsampling: keep a read when a hash of its name falls under
+    ``max_depth / depth`` at its start, so mates and reruns make the same choice."""
+    if len(starts) == 0:
+        return np.ones(0, bool)
+    lo = starts.min()
+    diff = np.zeros(ends.max() - lo + 2, np.int64)
+    np.add.at(diff, starts - lo, 1)
+    np.add.at(diff, ends - lo, -1)
+    depth = np.cumsum(diff)[starts - lo]
+    if depth.max() <= max_depth:
+        return np.ones(len(starts), bool)
+    hashes = np.array([crc32(n.encode()) for n in names], np.float64) / 2.0**32
+    return hashes < max_depth / np.maximum(depth, 1)
+
+
+def fetch_reads(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
+                read_filter: ReadFilter) -> ProjectedReads:
+    """Fetch and project every usable read overlapping ``[start, end)``."""
+    starts, ends, strands, mapqs, names, cigars, seqs, quals = [], [], [], [], [], [], [], []
+    for read in bam.fetch(contig, max(start, 0), end):
+        if read.flag & SKIP_FLAGS or read.mapping_quality < read_filter.min_mapq:
+            continue
+        cigar = read.cigartuples
+        seq = read.query_sequence
+        if not cigar or not seq:
+            continue
+        qual = read.query_qualities
+        starts.append(read.reference_start)
+        ends.append(read.reference_end)
+        strands.append(read.is_reverse)
+        mapqs.append(read.mapping_quality)
+        names.append(read.query_name)
+        cigars.append(cigar)
+        seqs.append(seq)
+        quals.append(bytes(qual) if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
+    starts_a = np.asarray(starts, np.int64)
+    keep = _keep_by_depth(starts_a, np.asarray(ends, np.int64), names, read_filter.max_depth)
+    if not keep.all():
+        idx = np.flatnonzero(keep)
+        starts_a = starts_a[idx]
+        pick = idx.tolist()
+        strands = [strands[i] for i in pick]
+        mapqs = [mapqs[i] for i in pick]
+        cigars = [cigars[i] for i in pick]
+        seqs = [seqs[i] for i in pick]
+        quals = [quals[i] for i in pick]
+    return project(starts_a, cigars, seqs, quals, np.asarray(strands, np.uint8),
+                   np.asarray(mapqs, np.uint8), read_filter.min_baseq)
+
+
+def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes],
+            strand: np.ndarray, mapq: np.ndarray, min_baseq: int = 0) -> ProjectedReads:
+    """Vectorised CIGAR projection of many reads onto reference coordinates."""
+    n = len(starts)
+    if n == 0:
+        empty = np.zeros((0, 1), np.int8)
+        none = np.zeros(0, np.int64)
+        return ProjectedReads(empty, empty.astype(np.uint8), empty.astype(np.uint8),
+                              empty.astype(np.uint8), none, none.astype(np.uint8),
+                              none.astype(np.uint8), none, [], none, none, none, none)
+    op_counts = np.fromiter((len(c) for c in cigars), np.int64, n)
+    flat = np.fromiter((x for c in cigars for pair in c for x in pair), np.int64,
+                       2 * int(op_counts.sum())).reshape(-1, 2)
+    ops, lens = flat[:, 0], flat[:, 1]
+    read_of_op = np.repeat(np.arange(n), op_counts)
+    op_first = np.cumsum(op_counts) - op_counts  # index of each read's first op
+
+    def offsets(consumed: np.ndarray) -> np.ndarray:
+        """Exclusive cumulative sum of consumed lengths, restarted at each read."""
+        c = np.cumsum(consumed)
+        before = c - consumed
+        return before - (c - consumed)[op_first][read_of_op]
+
+    ref_len = lens * _REF[ops]
+    q_len = lens * _QUERY[ops]
+    ref_off = offsets(ref_len)
+    q_off = offsets(q_len)
+    spans = np.bincount(read_of_op, weights=ref_len, minlength=n).astype(np.int64)
+    width = bucket_size(int(spans.max()), minimum=32)
+
+    seq_lens = np.fromiter((len(s) for s in seqs), np.int64, n)
+    seq_start = np.cumsum(seq_lens) - seq_lens
+    all_codes = _CODE[np.frombuffer("".join(seqs).encode(), np.uint8)]
+    all_quals = np.frombuffer(b"".join(quals), np.uint8)
+    if min_baseq > 0:
+        all_codes = np.where(all_quals < min_baseq, 4, all_codes).astype(np.int8)
+
+    codes = np.full((n, width), NO_BASE, np.int8)
+    quality = np.zeros((n, width), np.uint8)
+    deletions = np.zeros((n, width), np.uint8)
+    insertions = np.zeros((n, width), np.uint8)
+
+    def expand(mask: np.ndarray):
+        """(read, column, query index) of every base covered by the ops in ``mask``."""
+        sel = np.flatnonzero(mask)
+        lengths = lens[sel]
+        total = int(lengths.sum())
+        op_idx = np.repeat(sel, lengths)
+        within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        read = read_of_op[op_idx]
+        return read, ref_off[op_idx] + within, seq_start[read] + q_off[op_idx], within
+
+    read, col, q0, within = expand(_ALIGNED[ops])
+    qi = q0 + within
+    codes[read, col] = all_codes[qi]
+    quality[read, col] = all_quals[qi]
+
+    is_del = ops == 2
+    read, col, q0, _ = expand(is_del)
+    codes[read, col] = DELETION
+    deletions[read, col] = 1
+    # a deletion carries the quality of the query base before it (after it, at a read's start)
+    quality[read, col] = all_quals[np.maximum(q0 - 1, seq_start[read])]
+
+    ins_ops = np.flatnonzero((ops == 1) & (ref_off > 0))
+    ins_read = read_of_op[ins_ops]
+    ins_anchor_col = ref_off[ins_ops] - 1
+    insertions[ins_read, ins_anchor_col] = 1
+    seq_blob = "".join(seqs)
+    q0 = seq_start[ins_read] + q_off[ins_ops]
+    ins_seq = [seq_blob[a : a + b] for a, b in zip(q0.tolist(), lens[ins_ops].tolist())]
+
+    del_ops = np.flatnonzero(is_del & (ref_off > 0))
+    return ProjectedReads(
+        codes=codes, quality=quality, deletions=deletions, insertions=insertions,
+        starts=starts, strand=strand, mapq=mapq,
+        ins_anchor=starts[ins_read] + ins_anchor_col, ins_seq=ins_seq, ins_read=ins_read,
+        del_anchor=starts[read_of_op[del_ops]] + ref_off[del_ops] - 1,
+        del_length=lens[del_ops], del_read=read_of_op[del_ops],
+    )
