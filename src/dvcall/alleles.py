@@ -97,26 +97,64 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
                 int(round(phred(1.0 - p_gt, 99.0))), depth, ad, "SNP")
 
 
-def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
-                   reads: ProjectedReads, counts: np.ndarray, prob_ref: float,
-                   gp: np.ndarray) -> list[Call]:
-    """Indel calls for a run of window positions ``[a, b]`` called as indel."""
-    a, b = run
-    lo, hi = window_start + a - 2, window_start + b + 2
-    support: Counter = Counter()
-    sel = np.flatnonzero((reads.del_anchor >= lo) & (reads.del_anchor <= hi))
-    for anchor, length in zip(reads.del_anchor[sel].tolist(), reads.del_length[sel].tolist()):
+@dataclass
+class IndelEvidence:
+    """Every indel event of a chunk's reads, left-normalised against the reference."""
+
+    anchor: np.ndarray  # (E,) window position of the normalised anchor (VCF POS - 1)
+    read: np.ndarray  # (E,) read row
+    is_deletion: np.ndarray  # (E,) bool
+    alleles: list[tuple[str, str]]  # (REF, ALT) per event
+
+
+def normalize_indels(reads: ProjectedReads, ref: str, window_start: int) -> IndelEvidence:
+    """Left-normalise each read's indels, so one indel placed anywhere in a repeat by the
+    aligner counts as one allele at one anchor (the one ``bcftools norm`` would report)."""
+    anchors, rows, is_del, alleles = [], [], [], []
+    for anchor, length, row in zip(reads.del_anchor.tolist(), reads.del_length.tolist(),
+                                   reads.del_read.tolist()):
         local = anchor - window_start
         if local < 1 or local + length + 1 >= len(ref):
             continue
-        support[left_normalize_deletion(ref, local, int(length))] += 1
-    sel = np.flatnonzero((reads.ins_anchor >= lo) & (reads.ins_anchor <= hi))
-    for i in sel.tolist():
-        local = int(reads.ins_anchor[i]) - window_start
-        inserted = reads.ins_seq[i].upper()
+        pos, ref_allele, alt = left_normalize_deletion(ref, local, int(length))
+        anchors.append(pos), rows.append(row), is_del.append(True)
+        alleles.append((ref_allele, alt))
+    for anchor, inserted, row in zip(reads.ins_anchor.tolist(), reads.ins_seq,
+                                     reads.ins_read.tolist()):
+        local = anchor - window_start
+        inserted = inserted.upper()
         if local < 1 or local >= len(ref) or "N" in inserted:
             continue
-        support[left_normalize_insertion(ref, local, inserted)] += 1
+        pos, ref_allele, alt = left_normalize_insertion(ref, local, inserted)
+        anchors.append(pos), rows.append(row), is_del.append(False)
+        alleles.append((ref_allele, alt))
+    return IndelEvidence(np.asarray(anchors, np.int64), np.asarray(rows, np.int64),
+                         np.asarray(is_del, bool), alleles)
+
+
+def indel_channels(reads: ProjectedReads, evidence: IndelEvidence,
+                   window_start: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(insertions, deletion_starts)`` (R, W) flags at each event's normalised anchor."""
+    insertions = np.zeros(reads.codes.shape, np.uint8)
+    deletion_starts = np.zeros(reads.codes.shape, np.uint8)
+    if len(evidence.anchor) == 0:
+        return insertions, deletion_starts
+    col = evidence.anchor + window_start - reads.starts[evidence.read]
+    ok = (col >= 0) & (col < reads.codes.shape[1])
+    for flags, kind in ((insertions, ~evidence.is_deletion), (deletion_starts,
+                                                              evidence.is_deletion)):
+        sel = ok & kind
+        flags[evidence.read[sel], col[sel]] = 1
+    return insertions, deletion_starts
+
+
+def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
+                   evidence: IndelEvidence, counts: np.ndarray, prob_ref: float,
+                   gp: np.ndarray) -> list[Call]:
+    """Indel calls for a run of window positions ``[a, b]`` called as indel."""
+    a, b = run
+    sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
+    support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
     if not support:
         return []
     ranked = support.most_common()
@@ -124,7 +162,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     if ref_allele[0] == "N":
         return []
     depth = int(counts[pos, :4].sum() + counts[pos, DELETION])
-    all_indel = sum(support.values())
+    at_site = sum(n for (p, _, _), n in ranked if p == pos)
     zygosity, p_gt = _genotype(gp)
     qual, gq = phred(prob_ref, 100.0), int(round(phred(1.0 - p_gt, 99.0)))
     genotype = (0, 1) if zygosity == "het" else (1, 1)
@@ -136,7 +174,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
             longest = ref_allele if len(ref_allele) >= len(ref2) else ref2
             alts = [alt + longest[len(ref_allele):], alt2 + longest[len(ref2):]]
             ref_allele, ads, genotype = longest, [alt_depth, depth2], (1, 2)
-    ref_depth = max(depth - all_indel, 0)
+    ref_depth = max(depth - at_site, 0)
     return [Call(contig, window_start + pos, ref_allele, alts, qual, genotype, gq, depth,
                  [ref_depth] + ads, "INDEL")]
 

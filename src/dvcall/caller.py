@@ -12,9 +12,18 @@ import numpy as np
 import pysam
 from flax import nnx
 
-from dvcall.alleles import Call, base_counts, resolve_indels, resolve_snp, runs
+from dvcall.alleles import (
+    Call,
+    IndelEvidence,
+    base_counts,
+    indel_channels,
+    normalize_indels,
+    resolve_indels,
+    resolve_snp,
+    runs,
+)
 from dvcall.chunks import FLANK, Chunk, InputError, model_input, reference_window
-from dvcall.reader import ReadFilter, fetch_reads
+from dvcall.reader import ProjectedReads, ReadFilter, fetch_reads
 
 PASS_QUAL = 10.0
 
@@ -90,6 +99,33 @@ def make_predictor(pipeline) -> Callable[[dict], tuple[np.ndarray, np.ndarray]]:
     return run
 
 
+@dataclass
+class PreparedChunk:
+    """Everything known about one chunk before the model runs."""
+
+    reads: ProjectedReads
+    ref_text: str
+    indels: IndelEvidence
+    counts: np.ndarray  # (span, 6) raw A C G T N DEL counts
+    data: dict  # the pipeline's padded input
+
+
+def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
+                  chunk_size: int, read_filter: ReadFilter, depth: float) -> PreparedChunk | None:
+    """Read, project and featurise one chunk (None when it has no usable reads)."""
+    span = chunk.span(chunk_size)
+    ref_text, ref_codes = reference_window(fasta, chunk, span)
+    reads = fetch_reads(bam, chunk.contig, max(chunk.window_start, 0),
+                        min(chunk.window_start + span, chunk.contig_length), read_filter)
+    if reads.num_reads == 0:
+        return None
+    indels = normalize_indels(reads, ref_text, chunk.window_start)
+    insertions, deletion_starts = indel_channels(reads, indels, chunk.window_start)
+    data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts)
+    return PreparedChunk(reads, ref_text, indels, base_counts(reads, chunk.window_start, span),
+                         data)
+
+
 def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
                depth: float, handles: dict) -> list[Call]:
     """All calls with POS inside the chunk, sorted."""
@@ -97,15 +133,11 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
     if bam is None:
         bam = handles["bam"] = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
         fasta = handles["fasta"] = pysam.FastaFile(str(ref_path))
-    span = chunk.span(options.chunk_size)
-    ref_text, ref_codes = reference_window(fasta, chunk, span)
-    lo = max(chunk.window_start, 0)
-    reads = fetch_reads(bam, chunk.contig, lo, min(chunk.window_start + span, chunk.contig_length),
-                        options.read_filter)
-    if reads.num_reads == 0:
+    prepared = prepare_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter, depth)
+    if prepared is None:
         return []
-    probs, genotypes = predictor(model_input(reads, ref_codes, chunk.window_start, depth))
-    counts = base_counts(reads, chunk.window_start, span)
+    probs, genotypes = predictor(prepared.data)
+    ref_text, counts = prepared.ref_text, prepared.counts
     p_ref = probs[:, 0]
     variant_class = np.argmax(probs[:, 1:], axis=1) + 1
     called = p_ref < 0.5
@@ -120,8 +152,8 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
         if b < FLANK - 2 or a > FLANK + (chunk.end - chunk.start) + 2:
             continue
         best = a + int(np.argmin(p_ref[a : b + 1]))
-        calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start, reads,
-                                    counts, float(p_ref[best]), genotypes[best]))
+        calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
+                                    prepared.indels, counts, float(p_ref[best]), genotypes[best]))
     unique = {}
     for call in calls:
         if chunk.start <= call.pos < chunk.end:

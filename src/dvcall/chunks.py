@@ -131,8 +131,10 @@ def reference_window(fasta: pysam.FastaFile, chunk: Chunk, span: int) -> tuple[s
 
 
 def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start: int,
-                expected_depth: float) -> dict:
-    """The pipeline's data dict for one chunk, padded to bucketed shapes."""
+                expected_depth: float, insertions: np.ndarray,
+                deletion_starts: np.ndarray) -> dict:
+    """The pipeline's data dict for one chunk, padded to bucketed shapes. ``insertions`` and
+    ``deletion_starts`` are the (R, W) flags at left-normalised anchors."""
     rows = bucket_size(reads.num_reads, minimum=64)
     width = reads.codes.shape[1]
     data = {
@@ -140,6 +142,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
         "quality": np.zeros((rows, width), np.uint8),
         "deletions": np.zeros((rows, width), np.float32),
         "insertions": np.zeros((rows, width), np.float32),
+        "deletion_starts": np.zeros((rows, width), np.float32),
         "positions": np.zeros(rows, np.int32),
         "strand": np.zeros(rows, np.float32),
         "mapping_quality": np.zeros(rows, np.float32),
@@ -151,7 +154,8 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     data["reads"][:n] = reads.codes
     data["quality"][:n] = reads.quality
     data["deletions"][:n] = reads.deletions
-    data["insertions"][:n] = reads.insertions
+    data["insertions"][:n] = insertions
+    data["deletion_starts"][:n] = deletion_starts
     data["positions"][:n] = reads.starts - window_start
     data["strand"][:n] = reads.strand
     data["mapping_quality"][:n] = reads.mapq

@@ -10,21 +10,7 @@ REF, SNP, INDEL = 0, 1, 2
 HOM_REF, HET, HOM_ALT = 0, 1, 2
 
 
-def indel_anchor_span(ref: str, pos: int, ref_allele: str, alt: str) -> int:
-    """How far right an indel's anchor can shift and stay the same haplotype (repeat span)."""
-    if len(ref_allele) > len(alt):  # deletion of ref[pos+1 : pos+1+n]
-        n, shift = len(ref_allele) - len(alt), 0
-        while pos + 1 + n + shift < len(ref) and ref[pos + 1 + shift] == ref[pos + 1 + n + shift]:
-            shift += 1
-        return shift
-    inserted, shift = alt[1:], 0
-    while pos + 1 + shift < len(ref) and inserted and inserted[0] == ref[pos + 1 + shift]:
-        inserted = inserted[1:] + inserted[0]
-        shift += 1
-    return shift
-
-
-def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, ref_text: str, span: int):
+def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, span: int):
     """``(classes, genotypes)`` over the chunk's window of ``span`` positions."""
     classes = np.zeros(span, np.int32)
     genotypes = np.zeros(span, np.int32)
@@ -56,11 +42,9 @@ def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, ref_text: str, span: in
                         classes[local + k] = SNP
                         genotypes[local + k] = max(genotypes[local + k], zygosity)
                 continue
-            shift = indel_anchor_span(ref_text, local, ref_allele, alt) if 0 <= local < span else 0
-            for k in range(local, local + shift + 1):
-                if 0 <= k < span:
-                    classes[k] = INDEL
-                    genotypes[k] = max(genotypes[k], zygosity)
+            if 0 <= local < span:  # the truth is left-normalised: POS is the anchor
+                classes[local] = INDEL
+                genotypes[local] = max(genotypes[local], zygosity)
     return classes, genotypes
 
 

@@ -7,7 +7,8 @@ carry ``read_mask == 0`` and all-zero bases, so they add nothing to any count.
 
 import numpy as np
 
-READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions")  # (R, W, ...) arrays
+# (R, W, ...) arrays
+READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts")
 READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
 
 

@@ -5,17 +5,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
 
-from dvcall.alleles import base_counts
-from dvcall.caller import expected_depth, open_inputs
-from dvcall.chunks import Region, model_input, plan_chunks, reference_window
+from dvcall.caller import expected_depth, open_inputs, prepare_chunk
+from dvcall.chunks import Region, plan_chunks
 from dvcall.labels import chunk_labels, loss_weights, open_truth
 from dvcall.model_io import save_model
 from dvcall.pipelines import create_variant_calling_pipeline
-from dvcall.reader import ReadFilter, fetch_reads
+from dvcall.reader import ReadFilter
 from dvcall.utils.training import cross_entropy_loss
 
 TRAIN_CHUNK = 10_000
@@ -44,16 +44,12 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
     depth = expected_depth(bam)
     examples = []
     for chunk in plan_chunks(regions, lengths, chunk_size):
-        span = chunk.span(chunk_size)
-        ref_text, ref_codes = reference_window(fasta, chunk, span)
-        reads = fetch_reads(bam, chunk.contig, max(chunk.window_start, 0),
-                            min(chunk.window_start + span, chunk.contig_length), read_filter)
-        if reads.num_reads == 0:
+        prepared = prepare_chunk(bam, fasta, chunk, chunk_size, read_filter, depth)
+        if prepared is None:
             continue
-        classes, genotypes = chunk_labels(truth, chunk, ref_text, span)
-        counts = base_counts(reads, chunk.window_start, span)
-        examples.append(Example(model_input(reads, ref_codes, chunk.window_start, depth),
-                                classes, genotypes, loss_weights(classes, counts, ref_codes),
+        classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
+        weights = loss_weights(classes, prepared.counts, prepared.data["reference"])
+        examples.append(Example(prepared.data, classes, genotypes, weights,
                                 f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
         f"{sum(int((e.classes > 0).sum()) for e in examples)} labelled variant positions")
@@ -63,8 +59,11 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
 def pipeline_loss(model, data, classes, genotypes, weights):
     result, _, _ = model.apply(data, {}, None)
     class_loss = cross_entropy_loss(result["logits"], classes, weights=weights)
-    genotype_loss = cross_entropy_loss(result["genotype_logits"], genotypes, weights=weights)
-    return class_loss + 0.5 * genotype_loss
+    # het vs hom-alt is learnt only at the (few) variant sites: weigh them up for this head
+    genotype_weights = weights * jnp.where(classes > 0, 5.0, 1.0)
+    genotype_loss = cross_entropy_loss(result["genotype_logits"], genotypes,
+                                       weights=genotype_weights)
+    return class_loss + genotype_loss
 
 
 @nnx.jit
@@ -100,7 +99,7 @@ def evaluate_examples(model, examples: list[Example]) -> dict:
 
 
 def train(examples: list[Example], out: Path, epochs: int, learning_rate: float = 2e-3,
-          init=None, seed: int = 0, patience: int = 3,
+          init=None, seed: int = 0, patience: int = 5,
           log: Callable[[str], None] = lambda m: None, info: dict | None = None):
     """Fit, keeping every 10th chunk for validation; checkpoint each epoch; keep the best."""
     if not examples:

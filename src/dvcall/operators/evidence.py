@@ -10,6 +10,7 @@ key                shape       meaning
 reference          (L,)        reference base codes 0..3 = A C G T, 4 = N
 deletions          (R, W)      1 where the read has a deletion at that reference position
 insertions         (R, W)      1 where the read has an insertion right after that position
+deletion_starts    (R, W)      1 where a deletion of the read starts right after that position
 strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
@@ -29,7 +30,7 @@ FEATURE_NAMES = (
     "ref_A", "ref_C", "ref_G", "ref_T",
     "pileup_A", "pileup_C", "pileup_G", "pileup_T",
     "ref_fraction", "alt1_fraction", "alt2_fraction",
-    "deletion_fraction", "insertion_fraction",
+    "deletion_fraction", "insertion_fraction", "deletion_start_fraction",
     "log_depth", "relative_depth", "covered",
     "mean_mapq", "mean_baseq",
     "alt_forward_fraction", "forward_fraction",
@@ -49,6 +50,7 @@ def _evidence_inputs(data: dict, reads: jax.Array) -> dict:
     return {
         "deletions": get("deletions", zeros_rw),
         "insertions": get("insertions", zeros_rw),
+        "deletion_starts": get("deletion_starts", zeros_rw),
         "strand": get("strand", jnp.zeros((rows,), jnp.float32)),
         "mapping_quality": get("mapping_quality", jnp.full((rows,), DEFAULT_MAPQ, jnp.float32)),
         "read_mask": get("read_mask", jnp.ones((rows,), jnp.float32)),
@@ -87,6 +89,7 @@ def position_features(
             weighted * reverse,
             (ev["deletions"] * mask)[..., None],
             (ev["insertions"] * mask)[..., None],
+            (ev["deletion_starts"] * mask)[..., None],
             occupancy[..., None],
             (occupancy * ev["mapping_quality"][:, None] / DEFAULT_MAPQ)[..., None],
             (occupied * mask * quality.astype(jnp.float32) / 40.0)[..., None],
@@ -95,7 +98,9 @@ def position_features(
     )
     sums = scatter_rows(channels, positions, reference_length)
     forward, backward = sums[:, 0:4], sums[:, 4:8]
-    deletions, insertions, coverage, mapq_sum, baseq_sum = (sums[:, k] for k in range(8, 13))
+    deletions, insertions, deletion_starts, coverage, mapq_sum, baseq_sum = (
+        sums[:, k] for k in range(8, 14)
+    )
 
     counts = forward + backward
     distribution = pileup.distribution(counts)
@@ -124,6 +129,7 @@ def position_features(
                     alt_sorted[:, -2],
                     deletions / depth,
                     insertions / depth,
+                    deletion_starts / depth,
                     jnp.log1p(coverage) / 4.0,
                     jnp.minimum(coverage / (mean_depth + 1.0), 4.0),
                     covered,

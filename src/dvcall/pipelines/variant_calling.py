@@ -170,8 +170,8 @@ class VariantCallingPipeline(nnx.Module):
         return out
 
 
-_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "strand", "mapping_quality",
-                  "read_mask", "expected_depth")
+_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "strand",
+                  "mapping_quality", "read_mask", "expected_depth")
 
 
 def create_variant_calling_pipeline(

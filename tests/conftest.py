@@ -1,0 +1,30 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    return TESTDATA
+
+
+def run_dvcall(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
+    """Run the CLI as a user would: a subprocess of the installed entry point's module."""
+    result = subprocess.run([sys.executable, "-m", "dvcall.cli", *map(str, args)],
+                            capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"dvcall {' '.join(map(str, args))} failed:\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def whole_run(tmp_path_factory, testdata):
+    """One full `dvcall call` over testdata, shared by the tests that read its VCF."""
+    out = tmp_path_factory.mktemp("call") / "calls.vcf.gz"
+    result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+                        "-o", out)
+    return out, result
