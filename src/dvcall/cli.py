@@ -4,6 +4,7 @@ Exit codes: 0 success, 1 bad input (a one-line message on stderr), 2 usage error
 130 interrupted. Logs and progress go to stderr only; VCF to the output file or stdout.
 """
 
+import os
 import shlex
 import signal
 import sys
@@ -20,6 +21,23 @@ EXIT_BAD_INPUT = 1
 def _fail(message: str) -> None:
     click.echo(f"dvcall: error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def _enable_compilation_cache() -> None:
+    """Persist XLA compilations across runs ($DVCALL_CACHE_DIR, else ~/.cache/dvcall/jax), so
+    the second run of the day skips most compile time. Best effort: an unwritable cache folder
+    only costs speed."""
+    import jax
+
+    folder = os.environ.get("DVCALL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dvcall", "jax")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def _install_signal_handlers() -> None:
@@ -58,6 +76,7 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
     from dvcall.chunks import InputError
 
     _install_signal_handlers()
+    _enable_compilation_cache()
     try:
         _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                   max_depth, chunk_size, quiet)
@@ -140,6 +159,7 @@ def train_command(bams, truths, refs, out, epochs, learning_rate, init, seed, mi
     from dvcall.train import build_examples, train
 
     _install_signal_handlers()
+    _enable_compilation_cache()
     if len(bams) != len(truths):
         raise click.UsageError("give one --truth per --bam")
     if len(refs) not in (1, len(bams)):
@@ -167,11 +187,13 @@ def train_command(bams, truths, refs, out, epochs, learning_rate, init, seed, mi
 @click.option("--ref", required=True, type=click.Path(path_type=Path))
 @click.option("--bed", type=click.Path(path_type=Path), help="confident regions")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="write figures here")
+@click.option("--roc", "roc_path", type=click.Path(path_type=Path),
+              help="write precision/recall per QUAL threshold (TSV)")
 @click.option("--all-records", is_flag=True, help="count non-PASS calls too")
-def evaluate_command(calls, truth, ref, bed, json_path, all_records):
+def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records):
     """Precision, recall and F1 of SNPs and indels against a truth VCF."""
     from dvcall.chunks import InputError
-    from dvcall.evaluate import evaluate, format_table, write_json
+    from dvcall.evaluate import evaluate, format_table, write_json, write_roc
 
     try:
         result = evaluate(calls, truth, ref, bed, all_records)
@@ -180,6 +202,8 @@ def evaluate_command(calls, truth, ref, bed, json_path, all_records):
     click.echo(format_table(result))
     if json_path:
         write_json(result, json_path)
+    if roc_path:
+        write_roc(result, roc_path)
 
 
 @main.command("simulate", context_settings={"ignore_unknown_options": True})

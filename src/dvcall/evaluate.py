@@ -45,7 +45,7 @@ def _normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
                     gt = (0, 1)
                 # after -m -any the split ALT is allele 1: a het with another ALT reads (1, 0)
                 zygosity = "hom" if all(a not in (0, None) for a in gt) else "het"
-                alleles[(rec.contig, rec.pos, rec.ref, alt)] = zygosity
+                alleles[(rec.contig, rec.pos, rec.ref, alt)] = (zygosity, rec.qual)
     return alleles
 
 
@@ -57,17 +57,42 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
     called = _normalized_alleles(calls, ref, regions, pass_only=not all_records)
     expected = _normalized_alleles(truth, ref, regions, pass_only=True)
     result: dict = {}
+    roc = []
     for kind in ("SNP", "INDEL"):
         def of_kind(d, kind=kind):
             return {k: v for k, v in d.items()
                     if (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")}
         c, t = of_kind(called), of_kind(expected)
         tp = len(c.keys() & t.keys())
-        gt_tp = sum(1 for k in c.keys() & t.keys() if c[k] == t[k])
+        gt_tp = sum(1 for k in c.keys() & t.keys() if c[k][0] == t[k][0])
+        roc += [(kind, q, _figures(tp_q, fp_q, len(t) - tp_q))
+                for q, tp_q, fp_q in _qual_sweep(c, t)]
         result[kind] = _figures(tp, len(c) - tp, len(t) - tp)
         result[kind]["gt_concordance"] = round(gt_tp / tp, 4) if tp else 0.0
         result[kind]["genotype_aware"] = _figures(gt_tp, len(c) - gt_tp, len(t) - gt_tp)
+    result["roc"] = roc
     return result
+
+
+def _qual_sweep(called: dict, truth: dict):
+    """(threshold, TP, FP) keeping calls with QUAL >= threshold, for every distinct QUAL."""
+    scored = sorted(((v[1] or 0.0), k in truth) for k, v in called.items())
+    tp, fp = sum(hit for _, hit in scored), sum(not hit for _, hit in scored)
+    i = 0
+    while i < len(scored):
+        qual = scored[i][0]
+        yield qual, tp, fp
+        while i < len(scored) and scored[i][0] == qual:
+            tp, fp = tp - scored[i][1], fp - (not scored[i][1])
+            i += 1
+
+
+def write_roc(result: dict, path: Path) -> None:
+    lines = ["type\tmin_qual\ttp\tfp\tfn\tprecision\trecall\tf1"]
+    for kind, qual, f in result["roc"]:
+        lines.append(f"{kind}\t{qual:g}\t{f['tp']}\t{f['fp']}\t{f['fn']}\t{f['precision']}\t"
+                     f"{f['recall']}\t{f['f1']}")
+    Path(path).write_text("\n".join(lines) + "\n")
 
 
 def _figures(tp: int, fp: int, fn: int) -> dict:
@@ -91,6 +116,7 @@ def format_table(result: dict) -> str:
 
 
 def write_json(result: dict, path: Path) -> None:
-    Path(path).write_text(json.dumps(result, indent=2) + "\n")
+    summary = {k: v for k, v in result.items() if k != "roc"}
+    Path(path).write_text(json.dumps(summary, indent=2) + "\n")
 
 
