@@ -15,4 +15,4 @@ mkdir -p "$work"
 dvcall train \
   --bam "$work/a/reads.bam" --truth "$work/a/truth.vcf.gz" --ref "$work/a/ref.fa" \
   --bam "$work/b/reads.bam" --truth "$work/b/truth.vcf.gz" --ref "$work/b/ref.fa" \
-  --out "$out" --epochs 12 --learning-rate 5e-3 --seed 0
+  --out "$out" --epochs 30 --learning-rate 3e-3 --seed 0
