@@ -1,18 +1,29 @@
 #!/usr/bin/env bash
 # Reproduce the packaged default model (src/dvcall/models/default.safetensors).
-# Training data come from dvcall's own simulator with seeds that testdata/ does not use:
-#   a: 2 x 400 kb, 30x, art_illumina HiSeq 2500 2x150 bp
-#   b: 1 x 500 kb, 15x, dwgsim 2x150 bp (a second error profile)
+# Training data come from dvcall's own simulator, with seeds that testdata/ and
+# bench/accuracy.sh do not use; the genomes carry homopolymers, STRs, a segmental duplication,
+# clustered sites, het/hom SNPs and indels up to 30 bp:
+#   a: 2 x 400 kb, 30x, art_illumina (HiSeq 2500 profile) 2x150
+#   b: 1 x 500 kb, 15x, dwgsim 2x150 (a second error profile)
+#   c: 2 x 500 kb, 50x, art_illumina, more indels
+#   d: 1 x 500 kb, 10x, dwgsim, more indels
+#   e: 1 x 600 kb, 20x, art_illumina, more indels
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"
 out="${2:-src/dvcall/models/default.safetensors}"
 mkdir -p "$work"
-[ -f "$work/a/reads.bam" ] || python -m dvcall.simulate --out "$work/a" --contigs 400000,400000 \
-  --coverage 30 --seed 101 --simulator art
-[ -f "$work/b/reads.bam" ] || python -m dvcall.simulate --out "$work/b" --contigs 500000 \
-  --coverage 15 --seed 202 --simulator dwgsim
-dvcall train \
-  --bam "$work/a/reads.bam" --truth "$work/a/truth.vcf.gz" --ref "$work/a/ref.fa" \
-  --bam "$work/b/reads.bam" --truth "$work/b/truth.vcf.gz" --ref "$work/b/ref.fa" \
-  --out "$out" --epochs 30 --learning-rate 3e-3 --seed 0
+sim() {  # name contigs coverage seed simulator indel-rate
+  [ -f "$work/$1/reads.bam" ] || python -m dvcall.simulate --out "$work/$1" --contigs "$2" \
+    --coverage "$3" --seed "$4" --simulator "$5" --indel-rate "$6"
+}
+sim a 400000,400000 30 101 art 2.5e-4
+sim b 500000 15 202 dwgsim 2.5e-4
+sim c 500000,500000 50 303 art 4e-4
+sim d 500000 10 404 dwgsim 4e-4
+sim e 600000 20 505 art 4e-4
+args=()
+for s in a b c d e; do
+  args+=(--bam "$work/$s/reads.bam" --truth "$work/$s/truth.vcf.gz" --ref "$work/$s/ref.fa")
+done
+dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0

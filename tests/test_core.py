@@ -4,9 +4,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dvcall.operators.evidence import NUM_FEATURES
-from dvcall.operators.pileup import scatter_rows
+from dvcall.operators.pileup import scatter_codes, scatter_rows
 from dvcall.pipelines import create_variant_calling_pipeline
 from dvcall.shapes import bucket_size, pad_reads
 from dvcall.utils.training import (
@@ -161,3 +163,34 @@ def test_buckets_bound_recompilation():
     for i, n in enumerate(sizes):
         probabilities(pipeline, pad_reads(evidence_sample(num_reads=n, seed=i), width=40))
     assert len(traces) == len(buckets) == 3
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 60), st.integers(0, 2**31 - 1))
+def test_random_reads_conserve_mass_and_give_finite_outputs(num_reads, width, seed):
+    rng = np.random.default_rng(seed)
+    length = 80
+    codes = rng.integers(0, 7, size=(num_reads, width)).astype(np.int8)
+    positions = rng.integers(-width, length + 5, size=num_reads).astype(np.int32)
+    weights = rng.random((num_reads, width)).astype(np.float32)
+    counts = np.asarray(scatter_codes(jnp.asarray(codes), jnp.asarray(weights),
+                                      jnp.asarray(positions), length))
+    cols = positions[:, None] + np.arange(width)[None, :]
+    inside = (cols >= 0) & (cols < length) & (codes < 4)
+    np.testing.assert_allclose(counts.sum(), weights[inside].sum(), rtol=1e-5, atol=1e-5)
+    data = {
+        "reads": codes,
+        "positions": positions,
+        "quality": rng.integers(0, 94, size=(num_reads, width)).astype(np.uint8),
+        "reference": rng.integers(0, 5, size=length).astype(np.int8),
+        "deletions": (codes == 5).astype(np.uint8),
+        "insertions": (rng.random((num_reads, width)) < 0.05).astype(np.uint8),
+        "strand": rng.integers(0, 2, size=num_reads).astype(np.float32),
+        "mapping_quality": rng.integers(0, 61, size=num_reads).astype(np.float32),
+    }
+    result, _, _ = _EVIDENCE_PIPELINE.apply(data, {}, None)
+    for key in ("features", "probabilities", "genotype_probabilities"):
+        assert np.all(np.isfinite(np.asarray(result[key])))
+
+
+_EVIDENCE_PIPELINE = create_variant_calling_pipeline(use_evidence=True, num_genotypes=3)

@@ -69,6 +69,13 @@ def test_projection_matches_get_aligned_pairs(reads):
             {int(a - start) for a, r in zip(projected.ins_anchor, projected.ins_read) if r == i}
         )
         assert ins_cols == sorted(np.flatnonzero(projected.insertions[i]).tolist())
+        span = sum(n for op, n in cigar if op in (0, 2, 3, 7, 8))
+        clips = set()
+        if cigar[0][0] == 4:
+            clips.add(0)
+        if cigar[-1][0] == 4:
+            clips.add(span - 1)
+        assert sorted(clips) == np.flatnonzero(projected.soft_clips[i]).tolist()
     # events: one per I / D op that follows at least one reference base
     n_ins = sum(1 for r in reads for j, (op, _) in enumerate(r[1]) if op == 1)
     assert len(projected.ins_seq) == n_ins

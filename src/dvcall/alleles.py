@@ -49,6 +49,14 @@ def left_normalize_insertion(ref: str, anchor: int, inserted: str) -> tuple[int,
     return anchor, ref[anchor], ref[anchor] + inserted
 
 
+def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.ndarray:
+    """Raw counts of A C G T N DEL at one window position (for the few called sites)."""
+    col = position + window_start - reads.starts
+    ok = (col >= 0) & (col < reads.codes.shape[1])
+    codes = reads.codes[np.flatnonzero(ok), col[ok]].astype(np.int64)
+    return np.bincount(codes[codes <= DELETION], minlength=6)[:6]
+
+
 def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.ndarray:
     """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted)."""
     if reads.num_reads == 0:
@@ -74,15 +82,16 @@ def _genotype(gp: np.ndarray) -> tuple[str, float]:
 
 def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.ndarray,
                 prob_ref: float, gp: np.ndarray) -> Call | None:
+    """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL)."""
     ref_base = ref[p]
     if ref_base not in BASES:
         return None
     ref_index = BASES.index(ref_base)
-    alt_counts = [(int(counts[p, b]), b) for b in range(4) if b != ref_index]
+    alt_counts = [(int(counts[b]), b) for b in range(4) if b != ref_index]
     alt_counts.sort(reverse=True)
     if alt_counts[0][0] == 0:
         return None
-    depth = int(counts[p, :4].sum() + counts[p, DELETION])
+    depth = int(counts[:4].sum() + counts[DELETION])
     zygosity, p_gt = _genotype(gp)
     alts = [BASES[alt_counts[0][1]]]
     if zygosity == "het":
@@ -92,7 +101,7 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
         genotype = (1, 2)
     else:
         genotype = (1, 1)
-    ad = [int(counts[p, ref_index])] + [int(counts[p, BASES.index(a)]) for a in alts]
+    ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
     return Call(contig, window_start + p, ref_base, alts, phred(prob_ref, 100.0), genotype,
                 int(round(phred(1.0 - p_gt, 99.0))), depth, ad, "SNP")
 
@@ -149,9 +158,10 @@ def indel_channels(reads: ProjectedReads, evidence: IndelEvidence,
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
-                   evidence: IndelEvidence, counts: np.ndarray, prob_ref: float,
+                   evidence: IndelEvidence, counts_at, prob_ref: float,
                    gp: np.ndarray) -> list[Call]:
-    """Indel calls for a run of window positions ``[a, b]`` called as indel."""
+    """Indel calls for a run of window positions ``[a, b]`` called as indel;
+    ``counts_at(position)`` gives the raw counts at a window position."""
     a, b = run
     sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
     support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
@@ -161,7 +171,8 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     (pos, ref_allele, alt), alt_depth = ranked[0]
     if ref_allele[0] == "N":
         return []
-    depth = int(counts[pos, :4].sum() + counts[pos, DELETION])
+    counts = counts_at(pos)
+    depth = int(counts[:4].sum() + counts[DELETION])
     at_site = sum(n for (p, _, _), n in ranked if p == pos)
     zygosity, p_gt = _genotype(gp)
     qual, gq = phred(prob_ref, 100.0), int(round(phred(1.0 - p_gt, 99.0)))

@@ -1,10 +1,12 @@
 """Calling: stream chunks of a BAM/CRAM through the reader, the jitted pipeline and the allele
 resolver, yielding sorted calls per chunk."""
 
-import sys
+import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jax
@@ -15,7 +17,7 @@ from flax import nnx
 from dvcall.alleles import (
     Call,
     IndelEvidence,
-    base_counts,
+    counts_at,
     indel_channels,
     normalize_indels,
     resolve_indels,
@@ -23,9 +25,14 @@ from dvcall.alleles import (
     runs,
 )
 from dvcall.chunks import FLANK, Chunk, InputError, model_input, reference_window
-from dvcall.reader import ProjectedReads, ReadFilter, fetch_reads
+from dvcall.reader import SKIP_FLAGS, ProjectedReads, ReadFilter, fetch_reads
+from dvcall.timing import Timings
 
-PASS_QUAL = 10.0
+# Records are written where P(ref) < EMIT_P_REF; they PASS where the posterior favours a
+# variant (P(ref) < 0.5, QUAL > 3.01) and are LowQual below, so --roc sweeps have a range.
+EMIT_P_REF = 0.8
+PASS_QUAL = -10.0 * float(np.log10(0.5))
+MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
 
 
 @dataclass
@@ -33,24 +40,35 @@ class CallOptions:
     read_filter: ReadFilter
     chunk_size: int
     threads: int = 1
+    timings: Timings = field(default_factory=Timings)
+
+
+def open_fasta(ref_path: Path) -> pysam.FastaFile:
+    """Open an indexed FASTA (pysam makes the .fai when the folder is writable)."""
+    ref_path = Path(ref_path)
+    if not ref_path.exists():
+        raise InputError(f"{ref_path}: reference FASTA not found")
+    try:
+        return pysam.FastaFile(str(ref_path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{ref_path}: cannot read as an indexed FASTA ({exc}); check the file "
+                         f"or index it with 'samtools faidx {ref_path}'") from None
 
 
 def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, pysam.FastaFile]:
     """Open BAM/CRAM and FASTA, with one-line errors for the common mistakes."""
     ref_path, bam_path = Path(ref_path), Path(bam_path)
-    if not ref_path.exists():
-        raise InputError(f"{ref_path}: reference FASTA not found")
-    try:
-        fasta = pysam.FastaFile(str(ref_path))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{ref_path}: cannot read as an indexed FASTA ({exc}); check the file "
-                         f"or index it with 'samtools faidx {ref_path}'") from None
+    fasta = open_fasta(ref_path)
     if not bam_path.exists():
         raise InputError(f"{bam_path}: alignment file not found")
     try:
         bam = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
     except (OSError, ValueError) as exc:
         raise InputError(f"{bam_path}: not a readable BAM/CRAM ({exc})") from None
+    sort_order = bam.header.to_dict().get("HD", {}).get("SO")
+    if sort_order not in (None, "coordinate"):
+        raise InputError(f"{bam_path}: not coordinate-sorted (@HD SO:{sort_order}); sort it with "
+                         f"'samtools sort -o sorted.bam {bam_path}' and index the result")
     if not bam.has_index():
         raise InputError(f"{bam_path}: no index found; create one with 'samtools index "
                          f"{bam_path}'")
@@ -67,30 +85,49 @@ def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, py
     return bam, fasta
 
 
-def expected_depth(bam: pysam.AlignmentFile, sample_reads: int = 2000) -> float:
-    """Mean depth from the index's mapped-read counts and the mean aligned read length."""
-    mapped = sum(s.mapped for s in bam.get_index_statistics())
-    genome = sum(bam.lengths)
-    lengths = []
-    for read in bam.fetch(until_eof=True):
-        if not read.is_unmapped and read.reference_length:
-            lengths.append(read.reference_length)
-        if len(lengths) >= sample_reads:
-            break
-    if not lengths or not genome:
+def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_000) -> float:
+    """The sample's typical depth: the median over evenly spaced windows (with any reads) of
+    aligned bases per position. Sampled the same way for BAM and CRAM (a CRAM index has no
+    mapped-read counts), so both give the same features."""
+    contigs = [(name, length) for name, length in zip(bam.references, bam.lengths) if length]
+    genome = sum(length for _, length in contigs)
+    if not genome:
         return 30.0
-    return max(mapped * float(np.mean(lengths)) / genome, 1.0)
+    ends = np.cumsum([length for _, length in contigs])
+    depths = []
+    for k in range(windows):
+        at = int((k + 0.5) * genome / windows)
+        i = int(np.searchsorted(ends, at, side="right"))
+        name, length = contigs[i]
+        offset = at - (int(ends[i]) - length)
+        lo = max(min(offset - width // 2, length - width), 0)
+        hi = min(lo + width, length)
+        try:
+            aligned = sum(min(r.reference_end, hi) - max(r.reference_start, lo)
+                          for r in bam.fetch(name, lo, hi)
+                          if not r.flag & SKIP_FLAGS and r.mapping_quality > 0
+                          and r.reference_end is not None)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{bam.filename.decode()}: cannot read alignments ({exc}); the "
+                             "file is truncated or corrupt, or a CRAM's reference is not --ref"
+                             ) from None
+        if aligned > 0:
+            depths.append(aligned / (hi - lo))
+    return float(np.median(depths)) if depths else 30.0
 
 
-def make_predictor(pipeline) -> Callable[[dict], tuple[np.ndarray, np.ndarray]]:
+def make_predictor(pipeline, timings: Timings | None = None
+                   ) -> Callable[[dict], tuple[np.ndarray, np.ndarray]]:
     """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk."""
     graphdef, state = nnx.split(pipeline)
 
     @jax.jit
     def predict(state, data):
+        if timings is not None:
+            timings.compiled()  # runs once per trace, i.e. once per shape bucket
         model = nnx.merge(graphdef, state)
-        result, _, _ = model.apply(data, {}, None)
-        return result["probabilities"], result["genotype_probabilities"]
+        length = data["reference"].shape[0]
+        return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64))
 
     def run(data: dict) -> tuple[np.ndarray, np.ndarray]:
         probs, genotypes = predict(state, data)
@@ -106,24 +143,30 @@ class PreparedChunk:
     reads: ProjectedReads
     ref_text: str
     indels: IndelEvidence
-    counts: np.ndarray  # (span, 6) raw A C G T N DEL counts
     data: dict  # the pipeline's padded input
 
 
 def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
-                  chunk_size: int, read_filter: ReadFilter, depth: float) -> PreparedChunk | None:
+                  chunk_size: int, read_filter: ReadFilter, depth: float,
+                  timings: Timings | None = None) -> PreparedChunk | None:
     """Read, project and featurise one chunk (None when it has no usable reads)."""
+    timings = timings or Timings()
     span = chunk.span(chunk_size)
     ref_text, ref_codes = reference_window(fasta, chunk, span)
     reads = fetch_reads(bam, chunk.contig, max(chunk.window_start, 0),
-                        min(chunk.window_start + span, chunk.contig_length), read_filter)
+                        min(chunk.window_start + span, chunk.contig_length), read_filter,
+                        timings)
     if reads.num_reads == 0:
         return None
+    with timings.stage("project"):
+        return _featurise(reads, ref_text, ref_codes, chunk, span, depth)
+
+
+def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     indels = normalize_indels(reads, ref_text, chunk.window_start)
     insertions, deletion_starts = indel_channels(reads, indels, chunk.window_start)
     data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts)
-    return PreparedChunk(reads, ref_text, indels, base_counts(reads, chunk.window_start, span),
-                         data)
+    return PreparedChunk(reads, ref_text, indels, data)
 
 
 def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
@@ -133,18 +176,36 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
     if bam is None:
         bam = handles["bam"] = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
         fasta = handles["fasta"] = pysam.FastaFile(str(ref_path))
-    prepared = prepare_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter, depth)
+    try:
+        prepared = prepare_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter,
+                                 depth, options.timings)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{bam_path}: cannot read {chunk.contig}:{chunk.start + 1}-{chunk.end} "
+                         f"({exc}); the file is truncated or corrupt, or a CRAM's reference is "
+                         "not --ref") from None
     if prepared is None:
         return []
-    probs, genotypes = predictor(prepared.data)
-    ref_text, counts = prepared.ref_text, prepared.counts
+    with options.timings.stage("core"):
+        probs, genotypes = predictor(prepared.data)
+    with options.timings.stage("resolve"):
+        return _resolve(chunk, prepared, probs, genotypes)
+
+
+def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
+             genotypes: np.ndarray) -> list[Call]:
+    """Calls with POS inside the chunk from the model's per-position probabilities."""
+    ref_text = prepared.ref_text
+
+    def counts(position: int) -> np.ndarray:
+        return counts_at(prepared.reads, chunk.window_start, position)
+
     p_ref = probs[:, 0]
     variant_class = np.argmax(probs[:, 1:], axis=1) + 1
-    called = p_ref < 0.5
+    called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
     for p in (np.flatnonzero(called[inside] & (variant_class[inside] == 1)) + FLANK).tolist():
-        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts,
+        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),
                            float(p_ref[p]), genotypes[p])
         if call is not None:
             calls.append(call)
@@ -168,36 +229,64 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
 
 def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 options: CallOptions, depth: float,
-                progress: Callable[[Chunk, int], None] | None = None) -> Iterator[list[Call]]:
-    """Yield each chunk's calls in chunk order; chunks run on ``options.threads`` threads."""
-    predictor = make_predictor(pipeline)
-    import threading
+                progress: Callable[[Chunk, int], None] | None = None,
+                model_path: Path | None = None) -> Iterator[list[Call]]:
+    """Yield each chunk's calls in chunk order.
 
-    local = threading.local()
-
-    def work(chunk: Chunk) -> list[Call]:
-        if not hasattr(local, "handles"):
-            local.handles = {}
-        return call_chunk(chunk, bam_path, ref_path, predictor, options, depth, local.handles)
-
+    With ``options.threads > 1`` chunks run in that many worker processes (pysam and numpy
+    hold the GIL, so threads would not scale); each worker loads the model from
+    ``model_path`` (None: the packaged default) and the output is the same as in-process.
+    """
     if options.threads <= 1:
+        predictor = make_predictor(pipeline, options.timings)
+        handles: dict = {}
         for chunk in chunks:
-            calls = work(chunk)
+            calls = call_chunk(chunk, bam_path, ref_path, predictor, options, depth, handles)
             if progress:
                 progress(chunk, len(calls))
             yield calls
         return
-    with ThreadPoolExecutor(max_workers=options.threads) as pool:
+    # one XLA thread per worker: the workers are the parallelism
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                               " --xla_cpu_multi_thread_eigen=false").strip()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(options.threads, mp_context=context, initializer=_worker_start,
+                             initargs=(model_path, bam_path, ref_path, options, depth)) as pool:
         window = options.threads * 2
-        futures = [pool.submit(work, c) for c in chunks[:window]]
-        for i, chunk in enumerate(chunks):
-            calls = futures[i].result()
-            if i + window < len(chunks):
-                futures.append(pool.submit(work, chunks[i + window]))
-            if progress:
-                progress(chunk, len(calls))
-            yield calls
+        futures = [pool.submit(_worker_call, c) for c in chunks[:window]]
+        try:
+            for i, chunk in enumerate(chunks):
+                calls, seconds, compilations = futures[i].result()
+                options.timings.add(seconds, compilations)
+                if i + window < len(chunks):
+                    futures.append(pool.submit(_worker_call, chunks[i + window]))
+                if progress:
+                    progress(chunk, len(calls))
+                yield calls
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+_WORKER: dict = {}
+
+
+def _worker_start(model_path, bam_path, ref_path, options: CallOptions, depth: float) -> None:
+    """Process-pool initializer: the parent handles Ctrl-C; load the model once per worker."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    pysam.set_verbosity(0)
+    from dvcall.model_io import enable_compilation_cache, load_model
+
+    enable_compilation_cache()
+    pipeline, _ = load_model(model_path)
+    options.timings = Timings()
+    _WORKER.update(predictor=make_predictor(pipeline, options.timings), options=options,
+                   bam=bam_path, ref=ref_path, depth=depth, handles={})
+
+
+def _worker_call(chunk: Chunk):
+    w = _WORKER
+    calls = call_chunk(chunk, w["bam"], w["ref"], w["predictor"], w["options"], w["depth"],
+                       w["handles"])
+    return (calls, *w["options"].timings.take())

@@ -140,9 +140,10 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     data = {
         "reads": np.full((rows, width), 6, np.int8),
         "quality": np.zeros((rows, width), np.uint8),
-        "deletions": np.zeros((rows, width), np.float32),
-        "insertions": np.zeros((rows, width), np.float32),
-        "deletion_starts": np.zeros((rows, width), np.float32),
+        "deletions": np.zeros((rows, width), np.uint8),
+        "insertions": np.zeros((rows, width), np.uint8),
+        "deletion_starts": np.zeros((rows, width), np.uint8),
+        "soft_clips": np.zeros((rows, width), np.uint8),
         "positions": np.zeros(rows, np.int32),
         "strand": np.zeros(rows, np.float32),
         "mapping_quality": np.zeros(rows, np.float32),
@@ -156,6 +157,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     data["deletions"][:n] = reads.deletions
     data["insertions"][:n] = insertions
     data["deletion_starts"][:n] = deletion_starts
+    data["soft_clips"][:n] = reads.soft_clips
     data["positions"][:n] = reads.starts - window_start
     data["strand"][:n] = reads.strand
     data["mapping_quality"][:n] = reads.mapq

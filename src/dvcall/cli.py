@@ -40,6 +40,14 @@ def _enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
+def _quiet_htslib(debug: bool) -> None:
+    """htslib writes its own warnings to stderr; we report problems ourselves, in one line."""
+    if not debug:
+        import pysam
+
+        pysam.set_verbosity(0)
+
+
 def _install_signal_handlers() -> None:
     """SIGTERM behaves like Ctrl-C, so context managers remove temporary files."""
     def handler(signum, frame):
@@ -77,6 +85,7 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
 
     _install_signal_handlers()
     _enable_compilation_cache()
+    _quiet_htslib(debug)
     try:
         _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                   max_depth, chunk_size, quiet)
@@ -204,6 +213,38 @@ def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records):
         write_json(result, json_path)
     if roc_path:
         write_roc(result, roc_path)
+
+
+@main.command("regions")
+@click.option("--ref", required=True, type=click.Path(path_type=Path))
+@click.option("--chunk-size", default=1_000_000, show_default=True, type=click.IntRange(1000))
+@click.option("--bam", type=click.Path(path_type=Path), help="skip chunks with no reads")
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
+def regions_command(ref, chunk_size, bam, min_mapq):
+    """Print a BED of chunks: the scatter list for Snakemake, Nextflow or a cluster."""
+    from dvcall.caller import open_inputs
+    from dvcall.chunks import InputError, Region, plan_chunks
+    from dvcall.reader import SKIP_FLAGS
+
+    _quiet_htslib(False)
+    try:
+        if bam is not None:
+            bam_file, fasta = open_inputs(bam, ref)
+        else:
+            from dvcall.caller import open_fasta
+
+            bam_file, fasta = None, open_fasta(ref)
+    except InputError as exc:
+        _fail(str(exc))
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    contigs = [c for c in fasta.references if bam_file is None or c in bam_file.references]
+    for chunk in plan_chunks([Region(c, 0, lengths[c]) for c in contigs], lengths, chunk_size):
+        if bam_file is not None and not any(
+            not (r.flag & SKIP_FLAGS) and r.mapping_quality >= min_mapq
+            for r in bam_file.fetch(chunk.contig, chunk.start, chunk.end)
+        ):
+            continue
+        click.echo(f"{chunk.contig}\t{chunk.start}\t{chunk.end}")
 
 
 @main.command("simulate", context_settings={"ignore_unknown_options": True})

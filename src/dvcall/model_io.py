@@ -2,6 +2,7 @@
 model from a stranger cannot run code when loaded."""
 
 import json
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from dvcall.chunks import InputError
+from dvcall.operators.evidence import FEATURE_SET
 from dvcall.pipelines import VariantCallingPipeline, VariantCallingPipelineConfig
 
 FORMAT_VERSION = 1
@@ -25,17 +27,47 @@ def _flatten(state) -> dict[str, np.ndarray]:
     return flat
 
 
-def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None) -> None:
-    """Write weights and metadata; the file is written beside the target and renamed in."""
+def save_state(state, path: Path, metadata: dict[str, str]) -> None:
+    """Write any NNX state as safetensors, beside the target first and renamed in."""
     path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file(_flatten(state), str(tmp), metadata=metadata)
+    tmp.replace(path)
+
+
+def load_state_into(state, path: Path) -> None:
+    """Fill an NNX state (e.g. an optimizer's) from a file written by :func:`save_state`."""
+    weights = load_file(str(path))
+    for key, variable in nnx.to_flat_state(state):
+        variable[...] = jnp.asarray(weights[".".join(str(p) for p in key)])
+
+
+def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None) -> None:
+    """Write weights, the config that built them and ``info`` (training facts)."""
     metadata = {
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(pipeline.config.to_dict()),
+        "feature_set": str(FEATURE_SET),
         "info": json.dumps(info or {}),
     }
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(_flatten(nnx.state(pipeline, nnx.Param)), str(tmp), metadata=metadata)
-    tmp.replace(path)
+    save_state(nnx.state(pipeline, nnx.Param), path, metadata)
+
+
+def enable_compilation_cache() -> None:
+    """Persist XLA compilations across runs ($DVCALL_CACHE_DIR, else ~/.cache/dvcall/jax), so
+    the second run of the day skips most compile time. Best effort: an unwritable cache folder
+    only costs speed."""
+    import jax
+
+    folder = os.environ.get("DVCALL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dvcall", "jax")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", folder)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 
 
 def default_model_path() -> Path:
@@ -63,6 +95,10 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
         raise InputError(f"{path}: model format {version} is newer than this dvcall supports "
                          f"({FORMAT_VERSION}); upgrade dvcall")
     config = VariantCallingPipelineConfig(**json.loads(metadata["config"]))
+    if config.use_evidence and metadata.get("feature_set") != str(FEATURE_SET):
+        raise InputError(f"{path}: model was trained on feature set "
+                         f"{metadata.get('feature_set', 1)}, this dvcall computes feature set "
+                         f"{FEATURE_SET}; retrain it with 'dvcall train' of this version")
     pipeline = VariantCallingPipeline(config, rngs=nnx.Rngs(0))
     state = nnx.state(pipeline, nnx.Param)
     flat = dict(nnx.to_flat_state(state))
@@ -70,7 +106,12 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
     if expected != set(weights):
         raise InputError(f"{path}: weights do not match the model's config; the file is damaged")
     for key, variable in flat.items():
-        variable[...] = jnp.asarray(weights[".".join(str(p) for p in key)])
+        value = weights[".".join(str(p) for p in key)]
+        if value.shape != variable[...].shape:
+            raise InputError(f"{path}: weights do not fit this dvcall's features (model format "
+                             f"{version}, {'.'.join(map(str, key))} is {value.shape}, expected "
+                             f"{variable[...].shape}); retrain it with this version")
+        variable[...] = jnp.asarray(value)
     nnx.update(pipeline, state)
     pipeline.eval_mode()
     return pipeline, json.loads(metadata.get("info", "{}"))

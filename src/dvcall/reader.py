@@ -46,6 +46,7 @@ class ProjectedReads:
     quality: np.ndarray  # (R, W) uint8
     deletions: np.ndarray  # (R, W) uint8
     insertions: np.ndarray  # (R, W) uint8
+    soft_clips: np.ndarray  # (R, W) uint8: 1 on the aligned base next to a soft clip
     starts: np.ndarray  # (R,) int64 reference start (0-based)
     strand: np.ndarray  # (R,) uint8, 1 = reverse
     mapq: np.ndarray  # (R,) uint8
@@ -79,8 +80,18 @@ def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names: list[str], max_d
 
 
 def fetch_reads(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
-                read_filter: ReadFilter) -> ProjectedReads:
+                read_filter: ReadFilter, timings=None) -> ProjectedReads:
     """Fetch and project every usable read overlapping ``[start, end)``."""
+    if timings is None:
+        return _project_fetched(*_fetch(bam, contig, start, end, read_filter), read_filter)
+    with timings.stage("read"):
+        fetched = _fetch(bam, contig, start, end, read_filter)
+    with timings.stage("project"):
+        return _project_fetched(*fetched, read_filter)
+
+
+def _fetch(bam, contig, start, end, read_filter):
+    """The pysam part: one pass over the records, keeping the fields the projection needs."""
     starts, ends, strands, mapqs, names, cigars, seqs, quals = [], [], [], [], [], [], [], []
     for read in bam.fetch(contig, max(start, 0), end):
         if read.flag & SKIP_FLAGS or read.mapping_quality < read_filter.min_mapq:
@@ -98,6 +109,11 @@ def fetch_reads(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
         cigars.append(cigar)
         seqs.append(seq)
         quals.append(bytes(qual) if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
+    return starts, ends, strands, mapqs, names, cigars, seqs, quals
+
+
+def _project_fetched(starts, ends, strands, mapqs, names, cigars, seqs, quals,
+                     read_filter) -> ProjectedReads:
     starts_a = np.asarray(starts, np.int64)
     keep = _keep_by_depth(starts_a, np.asarray(ends, np.int64), names, read_filter.max_depth)
     if not keep.all():
@@ -121,7 +137,8 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
         empty = np.zeros((0, 1), np.int8)
         none = np.zeros(0, np.int64)
         return ProjectedReads(empty, empty.astype(np.uint8), empty.astype(np.uint8),
-                              empty.astype(np.uint8), none, none.astype(np.uint8),
+                              empty.astype(np.uint8), empty.astype(np.uint8), none,
+                              none.astype(np.uint8),
                               none.astype(np.uint8), none, [], none, none, none, none)
     op_counts = np.fromiter((len(c) for c in cigars), np.int64, n)
     flat = np.fromiter((x for c in cigars for pair in c for x in pair), np.int64,
@@ -165,7 +182,17 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
         read = read_of_op[op_idx]
         return read, ref_off[op_idx] + within, seq_start[read] + q_off[op_idx], within
 
-    read, col, q0, within = expand(_ALIGNED[ops])
+    # Most reads align end to end with one M op: copy their bases as whole rows.
+    simple = (op_counts == 1) & _ALIGNED[ops[op_first]]
+    rows = np.flatnonzero(simple)
+    if len(rows):
+        longest = int(seq_lens[rows].max())
+        index = seq_start[rows][:, None] + np.arange(longest)[None, :]
+        inside = np.arange(longest)[None, :] < seq_lens[rows][:, None]
+        index = np.minimum(index, len(all_codes) - 1)
+        codes[rows, :longest] = np.where(inside, all_codes[index], NO_BASE)
+        quality[rows, :longest] = np.where(inside, all_quals[index], 0)
+    read, col, q0, within = expand(_ALIGNED[ops] & ~simple[read_of_op])
     qi = q0 + within
     codes[read, col] = all_codes[qi]
     quality[read, col] = all_quals[qi]
@@ -185,9 +212,16 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
     q0 = seq_start[ins_read] + q_off[ins_ops]
     ins_seq = [seq_blob[a : a + b] for a, b in zip(q0.tolist(), lens[ins_ops].tolist())]
 
+    soft_clips = np.zeros((n, width), np.uint8)
+    clip_ops = np.flatnonzero(ops == 4)
+    clip_read = read_of_op[clip_ops]
+    clip_col = np.clip(np.minimum(ref_off[clip_ops], spans[clip_read] - 1), 0, width - 1)
+    soft_clips[clip_read, clip_col] = 1
+
     del_ops = np.flatnonzero(is_del & (ref_off > 0))
     return ProjectedReads(
         codes=codes, quality=quality, deletions=deletions, insertions=insertions,
+        soft_clips=soft_clips,
         starts=starts, strand=strand, mapq=mapq,
         ins_anchor=starts[ins_read] + ins_anchor_col, ins_seq=ins_seq, ins_read=ins_read,
         del_anchor=starts[read_of_op[del_ops]] + ref_off[del_ops] - 1,

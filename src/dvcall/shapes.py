@@ -8,7 +8,8 @@ carry ``read_mask == 0`` and all-zero bases, so they add nothing to any count.
 import numpy as np
 
 # (R, W, ...) arrays
-READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts")
+READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts",
+                  "soft_clips")
 READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
 
 
@@ -36,7 +37,7 @@ def pad_reads(data: dict, num_reads: int | None = None, width: int | None = None
             continue
         value = np.asarray(data[key])
         pad = [(0, num_reads - rows), (0, width - cols)] + [(0, 0)] * (value.ndim - 2)
-        fill = 4 if key == "reads" and value.ndim == 2 else 0  # code 4 = no base
+        fill = 6 if key == "reads" and value.ndim == 2 else 0  # code 6 = no base here
         out[key] = np.pad(value, pad, constant_values=fill)
     for key in READ_KEYS:
         if data.get(key) is None:

@@ -27,7 +27,8 @@ def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: s
     header.add_line(f"##reference=file://{Path(ref_path).resolve()}")
     for name, length in zip(fasta.references, fasta.lengths):
         header.contigs.add(name, length=length)
-    header.filters.add("LowQual", None, None, f"QUAL below {PASS_QUAL:g}")
+    header.filters.add("LowQual", None, None,
+                       f"QUAL below {PASS_QUAL:.2f}: the model favours no variant here")
     header.info.add("DP", 1, "Integer", "Read depth at the site")
     header.info.add("VT", 1, "String", "Variant type: SNP or INDEL")
     header.formats.add("GT", 1, "String", "Genotype")

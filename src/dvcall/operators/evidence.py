@@ -11,6 +11,7 @@ reference          (L,)        reference base codes 0..3 = A C G T, 4 = N
 deletions          (R, W)      1 where the read has a deletion at that reference position
 insertions         (R, W)      1 where the read has an insertion right after that position
 deletion_starts    (R, W)      1 where a deletion of the read starts right after that position
+soft_clips         (R, W)      1 on the aligned base next to a soft clip
 strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
@@ -24,18 +25,20 @@ a seed-style dict still runs through an evidence model.
 import jax
 import jax.numpy as jnp
 
-from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_rows
+from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
 
 FEATURE_NAMES = (
     "ref_A", "ref_C", "ref_G", "ref_T",
     "pileup_A", "pileup_C", "pileup_G", "pileup_T",
     "ref_fraction", "alt1_fraction", "alt2_fraction",
-    "deletion_fraction", "insertion_fraction", "deletion_start_fraction",
+    "deletion_fraction", "insertion_fraction", "deletion_start_fraction", "soft_clip_fraction",
     "log_depth", "relative_depth", "covered",
-    "mean_mapq", "mean_baseq",
+    "mean_mapq", "mean_base_weight",
     "alt_forward_fraction", "forward_fraction",
 )
 NUM_FEATURES = len(FEATURE_NAMES)
+# Bumped whenever a feature's meaning changes, so a model trained on other features is refused.
+FEATURE_SET = 2
 DEFAULT_MAPQ = 60.0
 
 
@@ -51,6 +54,7 @@ def _evidence_inputs(data: dict, reads: jax.Array) -> dict:
         "deletions": get("deletions", zeros_rw),
         "insertions": get("insertions", zeros_rw),
         "deletion_starts": get("deletion_starts", zeros_rw),
+        "soft_clips": get("soft_clips", zeros_rw),
         "strand": get("strand", jnp.zeros((rows,), jnp.float32)),
         "mapping_quality": get("mapping_quality", jnp.full((rows,), DEFAULT_MAPQ, jnp.float32)),
         "read_mask": get("read_mask", jnp.ones((rows,), jnp.float32)),
@@ -67,40 +71,74 @@ def reference_one_hot(reference: jax.Array | None, reference_length: int) -> jax
     return jax.nn.one_hot(reference, 4, dtype=jnp.float32)
 
 
+NO_BASE, DELETION = 6, 5
+_FLAG_BITS = jnp.array([[(f >> b) & 1 for b in range(3)] for f in range(8)], jnp.float32)
+
+
+def _codes_from_one_hot(reads: jax.Array, deletions: jax.Array) -> jax.Array:
+    """Integer codes for one-hot/soft reads: the likeliest base, DELETION or NO_BASE."""
+    codes = jnp.where(jnp.sum(reads, -1) > 0, jnp.argmax(reads, -1), NO_BASE)
+    return jnp.where(deletions > 0, DELETION, codes)
+
+
+def _span_sums(codes: jax.Array, positions: jax.Array, values: jax.Array, length: int):
+    """Per-position sum of a per-read value over each read's aligned span, by a difference
+    array (two scatters of R values and a cumulative sum, instead of one of R x W)."""
+    width = codes.shape[-1]
+    occupied = codes != NO_BASE
+    last = width - 1 - jnp.argmax(occupied[:, ::-1], axis=1)
+    start = jnp.clip(positions, 0, length)
+    end = jnp.clip(positions + last + 1, 0, length)
+    diff = jnp.zeros((length + 1,) + values.shape[1:], jnp.float32)
+    diff = diff.at[start].add(values).at[end].add(-values)
+    return jnp.cumsum(diff, axis=0)[:length]
+
+
 def position_features(
     pileup: DifferentiablePileup,
     reads: jax.Array,
-    filtered_reads: jax.Array,
+    codes: jax.Array | None,
+    weights: jax.Array,
     positions: jax.Array,
-    quality: jax.Array,
     data: dict,
     reference_length: int,
 ) -> tuple[jax.Array, jax.Array]:
-    """Return ``(pileup_distribution (L, 4), features (L, NUM_FEATURES))`` of one sample."""
+    """Return ``(pileup_distribution (L, 4), features (L, NUM_FEATURES))`` of one sample.
+
+    ``weights`` is each base's filter retention x quality weight (the differentiable part).
+    Two scalar scatter-adds over the reads do the work: quality-weighted bases by strand, and
+    unweighted counts of (code, indel/clip flags) pairs; per-read MAPQ goes by span sums.
+    """
+    length = reference_length
     ev = _evidence_inputs(data, reads)
-    mask = ev["read_mask"][:, None]
-    reverse = ev["strand"][:, None, None]
-    weighted = filtered_reads * pileup.base_weights(quality)[..., None] * mask[..., None]
-    occupied = (jnp.sum(reads, axis=-1) > 0).astype(jnp.float32)
-    occupancy = jnp.maximum(occupied, ev["deletions"]) * mask
-    channels = jnp.concatenate(
-        [
-            weighted * (1.0 - reverse),
-            weighted * reverse,
-            (ev["deletions"] * mask)[..., None],
-            (ev["insertions"] * mask)[..., None],
-            (ev["deletion_starts"] * mask)[..., None],
-            occupancy[..., None],
-            (occupancy * ev["mapping_quality"][:, None] / DEFAULT_MAPQ)[..., None],
-            (occupied * mask * quality.astype(jnp.float32) / 40.0)[..., None],
-        ],
-        axis=-1,
-    )
-    sums = scatter_rows(channels, positions, reference_length)
-    forward, backward = sums[:, 0:4], sums[:, 4:8]
-    deletions, insertions, deletion_starts, coverage, mapq_sum, baseq_sum = (
-        sums[:, k] for k in range(8, 14)
-    )
+    mask = ev["read_mask"]
+    reverse = ev["strand"] > 0.5
+    # quality-weighted base counts, forward strand in 0-3, reverse in 4-7
+    if codes is None:  # one-hot or soft reads: scatter the four probabilities
+        codes = _codes_from_one_hot(reads, ev["deletions"])
+        values = reads * (weights * mask[:, None])[..., None]
+        rev = reverse[:, None, None]
+        stranded = scatter_rows(jnp.concatenate([jnp.where(rev, 0.0, values),
+                                                 jnp.where(rev, values, 0.0)], -1),
+                                positions, length)
+    else:  # integer codes: one scalar per base
+        codes = codes.astype(jnp.int32)
+        strand_codes = jnp.where(codes < 4, codes + 4 * reverse[:, None].astype(jnp.int32), 8)
+        stranded = scatter_codes(strand_codes, weights * mask[:, None], positions, length, 8)
+    forward, backward = stranded[:, :4], stranded[:, 4:]
+    # unweighted (code, flags) counts: code 0-5 x flags (insertion | deletion start | clip)
+    flags = (ev["insertions"] > 0).astype(jnp.int32) + 2 * (ev["deletion_starts"] > 0) + 4 * (
+        ev["soft_clips"] > 0)
+    joint = scatter_codes(jnp.where(codes <= DELETION, codes * 8 + flags, 48),
+                          jnp.broadcast_to(mask[:, None], codes.shape), positions, length, 48)
+    joint = joint.reshape(length, 6, 8)
+    per_code = joint.sum(-1)
+    insertions, deletion_starts, soft_clips = (joint.sum(1) @ _FLAG_BITS).T
+    deletions = per_code[:, DELETION]
+    coverage = per_code[:, :4].sum(-1) + deletions
+    spans = _span_sums(codes, positions, jnp.stack(
+        [mask, mask * ev["mapping_quality"] / DEFAULT_MAPQ], -1), length)
+    mean_mapq = spans[:, 1] / (spans[:, 0] + COUNT_EPS)
 
     counts = forward + backward
     distribution = pileup.distribution(counts)
@@ -130,11 +168,12 @@ def position_features(
                     deletions / depth,
                     insertions / depth,
                     deletion_starts / depth,
+                    soft_clips / depth,
                     jnp.log1p(coverage) / 4.0,
                     jnp.minimum(coverage / (mean_depth + 1.0), 4.0),
                     covered,
-                    mapq_sum / depth,
-                    baseq_sum / depth,
+                    mean_mapq,
+                    base_total / depth,
                     (alt_forward + 0.5) / (alt_forward + alt_backward + 1.0),
                     (jnp.sum(forward, -1) + 0.5) / (base_total + 1.0),
                 ],
@@ -144,3 +183,18 @@ def position_features(
         axis=-1,
     )
     return distribution, features
+
+
+CANDIDATE_FRACTION = 0.05
+_ALT = FEATURE_NAMES.index("alt1_fraction")
+_INDEL = [FEATURE_NAMES.index(n) for n in ("deletion_fraction", "insertion_fraction",
+                                           "deletion_start_fraction")]
+_CLIP = FEATURE_NAMES.index("soft_clip_fraction")
+
+
+def candidate_positions(features: jax.Array) -> jax.Array:
+    """``(L,)`` bool: positions with non-reference evidence (a base other than the reference,
+    an indel or a soft clip in at least 5% of the reads), the only ones worth classifying."""
+    indel = jnp.max(features[:, _INDEL], axis=-1)
+    return ((features[:, _ALT] >= CANDIDATE_FRACTION) | (indel >= CANDIDATE_FRACTION)
+            | (features[:, _CLIP] >= 2 * CANDIDATE_FRACTION))

@@ -62,5 +62,26 @@ class VariantClassifier(nnx.Module):
             return logits, None
         return logits, self.genotype(x).reshape(lead + (x.shape[1], -1))
 
+    def heads_at(self, features: jax.Array, index: jax.Array
+                 ) -> tuple[jax.Array, jax.Array | None]:
+        """The same heads at positions ``index`` (K,) of ``(L, channels)`` features only.
+
+        Gathers each position's window and applies the convolution kernel as the dense layer
+        it is; identical to ``heads(features)[..., index, :]`` at a fraction of the cost when
+        few positions need a decision.
+        """
+        window = self.config.input_window
+        offsets = jnp.arange(window) - (window - 1) // 2  # 'SAME' padding, as nnx.Conv
+        at = index[:, None] + offsets[None, :]
+        inside = (at >= 0) & (at < features.shape[0])
+        windows = jnp.where(inside[..., None], features[jnp.clip(at, 0, features.shape[0] - 1)],
+                            0.0).astype(jnp.float32)
+        x = jnp.einsum("kwc,wch->kh", windows, self.window.kernel[...]) + self.window.bias[...]
+        x = self.dropout(jax.nn.relu(x))
+        for layer in self.hidden:
+            x = self.dropout(jax.nn.relu(layer(x)))
+        logits = self.output(x)
+        return logits, (None if self.genotype is None else self.genotype(x))
+
     def __call__(self, features: jax.Array) -> jax.Array:
         return self.heads(features)[0]

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from dvcall.operators.evidence import NUM_FEATURES, position_features
+from dvcall.operators.evidence import NUM_FEATURES, candidate_positions, position_features
 from dvcall.operators.pileup import DifferentiablePileup, PileupConfig
 from dvcall.operators.quality_filter import QualityFilter, QualityFilterConfig
 from dvcall.operators.variant import VariantClassifier, VariantClassifierConfig
@@ -80,41 +80,7 @@ class VariantCallingPipeline(nnx.Module):
     # -- forward -------------------------------------------------------------------------
     def apply(self, data: dict, state: dict | None = None, metadata=None):
         """Run the three stages on one sample or a stacked batch; see the module docstring."""
-        quality = jnp.asarray(data["quality"])
-        if not jnp.issubdtype(quality.dtype, jnp.integer):
-            quality = quality.astype(jnp.float32)
-        positions = jnp.asarray(data["positions"])
-        codes = jnp.asarray(data["reads"])
-        codes = codes if codes.ndim == quality.ndim else None
-        reads = _one_hot_reads(data["reads"], quality)
-        length = self._length(data, batched=positions.ndim == 2)
-
-        filtered_reads, filtered_quality = self.quality_filter(reads, quality)
-        weights = self._base_weights(quality)
-
-        if self.config.use_evidence:
-            def sample_features(sample, r, fr, p, q):
-                return position_features(self.pileup, r, fr, p, q, sample, length)
-
-            evidence = {k: data[k] for k in _EVIDENCE_KEYS if data.get(k) is not None}
-            if positions.ndim == 2:
-                pileup, features = jax.vmap(sample_features)(
-                    evidence, reads, filtered_reads, positions, quality
-                )
-            else:
-                pileup, features = sample_features(
-                    evidence, reads, filtered_reads, positions, quality
-                )
-        else:
-            def sample_pileup(fr, p, q, c, w):
-                return self.pileup(fr, p, q, length, codes=c, weights=w)
-
-            if positions.ndim == 2:
-                pileup = jax.vmap(sample_pileup)(filtered_reads, positions, quality, codes, weights)
-            else:
-                pileup = sample_pileup(filtered_reads, positions, quality, codes, weights)
-            features = pileup
-
+        filtered_reads, filtered_quality, pileup, features = self._features(data)
         logits, genotype_logits = self.classifier.heads(features)
         result = {
             "reads": data["reads"],
@@ -132,6 +98,74 @@ class VariantCallingPipeline(nnx.Module):
             result["genotype_logits"] = genotype_logits
             result["genotype_probabilities"] = jax.nn.softmax(genotype_logits, axis=-1)
         return result, ({} if state is None else state), metadata
+
+    def predict(self, data: dict, max_candidates: int) -> tuple[jax.Array, jax.Array]:
+        """Class and genotype probabilities ``(L, 3)`` of one sample, classifying only the
+        candidate positions (those with any non-reference evidence, see
+        :func:`candidate_positions`); every other position is reference with certainty.
+
+        The caller's fast path: the same numbers as :meth:`apply` at candidates. When a chunk
+        has more than ``max_candidates`` of them, every position is classified.
+        """
+        if not self.config.use_evidence or self.config.num_genotypes == 0:
+            raise ValueError("predict needs an evidence model with a genotype head")
+        _, _, _, features = self._features(data)
+        length = features.shape[0]
+        mask = candidate_positions(features)
+        index = jnp.nonzero(mask, size=max_candidates, fill_value=length)[0]
+
+        def sparse(_):
+            logits, genotype_logits = self.classifier.heads_at(features, jnp.minimum(
+                index, length - 1))
+            ref = jnp.zeros((length + 1, self.config.num_classes)).at[:, 0].set(1.0)
+            hom_ref = jnp.zeros((length + 1, self.config.num_genotypes)).at[:, 0].set(1.0)
+            probs = ref.at[index].set(jax.nn.softmax(logits, -1))[:length]
+            genotypes = hom_ref.at[index].set(jax.nn.softmax(genotype_logits, -1))[:length]
+            return probs, genotypes
+
+        def dense(_):
+            logits, genotype_logits = self.classifier.heads(features)
+            return jax.nn.softmax(logits, -1), jax.nn.softmax(genotype_logits, -1)
+
+        return jax.lax.cond(jnp.sum(mask) <= max_candidates, sparse, dense, None)
+
+    def _features(self, data: dict):
+        """``(filtered_reads, filtered_quality, pileup, classifier input)``."""
+        quality = jnp.asarray(data["quality"])
+        if not jnp.issubdtype(quality.dtype, jnp.integer):
+            quality = quality.astype(jnp.float32)
+        positions = jnp.asarray(data["positions"])
+        codes = jnp.asarray(data["reads"])
+        codes = codes if codes.ndim == quality.ndim else None
+        reads = _one_hot_reads(data["reads"], quality)
+        length = self._length(data, batched=positions.ndim == 2)
+
+        filtered_reads, filtered_quality = self.quality_filter(reads, quality)
+        weights = self._base_weights(quality)
+
+        if self.config.use_evidence:
+            def sample_features(sample, r, c, w, p):
+                return position_features(self.pileup, r, c, w, p, sample, length)
+
+            evidence = {k: data[k] for k in _EVIDENCE_KEYS if data.get(k) is not None}
+            if positions.ndim == 2:
+                pileup, features = jax.vmap(sample_features)(
+                    evidence, reads, codes, weights, positions
+                )
+            else:
+                pileup, features = sample_features(
+                    evidence, reads, codes, weights, positions
+                )
+        else:
+            def sample_pileup(fr, p, q, c, w):
+                return self.pileup(fr, p, q, length, codes=c, weights=w)
+
+            if positions.ndim == 2:
+                pileup = jax.vmap(sample_pileup)(filtered_reads, positions, quality, codes, weights)
+            else:
+                pileup = sample_pileup(filtered_reads, positions, quality, codes, weights)
+            features = pileup
+        return filtered_reads, filtered_quality, pileup, features
 
     def _base_weights(self, quality: jax.Array) -> jax.Array:
         """Retention x pileup weight per base; one table gather for integer qualities."""
@@ -170,7 +204,8 @@ class VariantCallingPipeline(nnx.Module):
         return out
 
 
-_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "strand",
+_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
+                  "strand",
                   "mapping_quality", "read_mask", "expected_depth")
 
 

@@ -1,0 +1,57 @@
+"""Per-stage wall-clock totals (read, project, core, resolve, write) and jit compile counts,
+for `dvcall call --timings FILE` and the speed benchmark. Thread-safe: chunks run in threads."""
+
+import json
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class Timings:
+    STAGES = ("read", "project", "core", "resolve", "write")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.seconds = dict.fromkeys(self.STAGES, 0.0)
+        self.compilations = 0
+
+    @contextmanager
+    def stage(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - start
+            with self._lock:
+                self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+
+    def compiled(self) -> None:
+        with self._lock:
+            self.compilations += 1
+
+    def take(self) -> tuple[dict, int]:
+        """Return and reset the totals (a worker process reports per chunk)."""
+        with self._lock:
+            out = (dict(self.seconds), self.compilations)
+            self.seconds = dict.fromkeys(self.STAGES, 0.0)
+            self.compilations = 0
+        return out
+
+    def add(self, seconds: dict, compilations: int) -> None:
+        with self._lock:
+            for name, value in seconds.items():
+                self.seconds[name] = self.seconds.get(name, 0.0) + value
+            self.compilations += compilations
+
+    def __getstate__(self):  # sent to worker processes: the lock stays behind
+        return {"seconds": self.seconds, "compilations": self.compilations}
+
+    def __setstate__(self, state):
+        self.__init__()
+        self.seconds, self.compilations = state["seconds"], state["compilations"]
+
+    def write(self, path: Path, **extra) -> None:
+        data = {"seconds": {k: round(v, 4) for k, v in self.seconds.items()},
+                "jit_compilations": self.compilations, **extra}
+        Path(path).write_text(json.dumps(data, indent=2) + "\n")
