@@ -1,10 +1,12 @@
 """`dvcall call` end to end on testdata (real art_illumina reads aligned with bwa mem)."""
 
 import gzip
+import json
 import shutil
 
 import pysam
 import pysam.bcftools
+import pysam.samtools
 import pytest
 from conftest import run_dvcall
 
@@ -64,10 +66,16 @@ def test_region_threads_and_chunk_size_do_not_change_calls(whole_run, testdata, 
     a, b = tmp_path / "a.vcf", tmp_path / "b.vcf"
     spec = f"{region[0]}:{region[1] + 1}-{region[2]}"
     common = ["--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa", "--region", spec]
-    run_dvcall("call", *common, "--chunk-size", "7000", "--threads", "2", "-o", a)
+    timings = tmp_path / "timings.json"
+    run_dvcall("call", *common, "--chunk-size", "7000", "--threads", "2", "-o", a,
+               "--timings", timings)
     run_dvcall("call", *common, "--chunk-size", "15000", "-o", b)
     assert body(a) == expected
     assert body(b) == expected
+    report = json.loads(timings.read_text())
+    assert set(report["seconds"]) == {"read", "project", "core", "resolve", "write"}
+    # each worker compiles once per shape bucket at most (6 chunks here share few buckets)
+    assert 1 <= report["jit_compilations"] <= 2 * 3
 
 
 def test_stdout_output_is_plain_vcf_and_logs_stay_on_stderr(testdata):
@@ -121,3 +129,14 @@ def test_bad_input_one_line_error_and_no_output(case, fix, testdata, tmp_path):
 def test_version():
     result = run_dvcall("--version")
     assert "dvcall" in result.stdout
+
+
+def test_cram_gives_the_same_calls_as_bam(whole_run, testdata, tmp_path):
+    out, _ = whole_run
+    cram = tmp_path / "reads.cram"
+    pysam.samtools.view("-C", "-T", str(testdata / "ref.fa"), "-o", str(cram),
+                        str(testdata / "reads.bam"), catch_stdout=False)
+    pysam.samtools.index(str(cram))
+    calls = tmp_path / "cram.vcf"
+    run_dvcall("call", "--bam", cram, "--ref", testdata / "ref.fa", "--region", "chr2", "-o", calls)
+    assert body(calls) == [line for line in body(out) if line.startswith("chr2\t")]

@@ -53,7 +53,7 @@ def test_unsorted_bam(testdata, tmp_path):
         header = src.header.to_dict()
         header["HD"] = {"VN": "1.6", "SO": "unsorted"}
         with pysam.AlignmentFile(str(bam), "wb", header=header) as dst:
-            for i, read in enumerate(src.fetch("chr1", 0, 5000)):
+            for read in src.fetch("chr1", 0, 5000):
                 dst.write(read)
     pysam.index(str(bam))
     out = tmp_path / "o.vcf"

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from conftest import run_dvcall
-
 from test_call import body
 
 ROOT = Path(__file__).resolve().parent.parent

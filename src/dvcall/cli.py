@@ -4,10 +4,10 @@ Exit codes: 0 success, 1 bad input (a one-line message on stderr), 2 usage error
 130 interrupted. Logs and progress go to stderr only; VCF to the output file or stdout.
 """
 
-import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,20 +24,9 @@ def _fail(message: str) -> None:
 
 
 def _enable_compilation_cache() -> None:
-    """Persist XLA compilations across runs ($DVCALL_CACHE_DIR, else ~/.cache/dvcall/jax), so
-    the second run of the day skips most compile time. Best effort: an unwritable cache folder
-    only costs speed."""
-    import jax
+    from dvcall.model_io import enable_compilation_cache
 
-    folder = os.environ.get("DVCALL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dvcall", "jax")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    enable_compilation_cache()
 
 
 def _quiet_htslib(debug: bool) -> None:
@@ -48,12 +37,29 @@ def _quiet_htslib(debug: bool) -> None:
         pysam.set_verbosity(0)
 
 
-def _install_signal_handlers() -> None:
-    """SIGTERM behaves like Ctrl-C, so context managers remove temporary files."""
+_STOP = threading.Event()
+
+
+def _install_signal_handlers(deferred: bool = False) -> None:
+    """SIGTERM behaves like Ctrl-C, so context managers remove temporary files.
+
+    ``deferred``: the handler only records the signal and :func:`_check_stop` raises at the
+    next safe point (between chunks). An exception raised straight from a handler can land in
+    a garbage-collection callback of JAX's, where Python prints and swallows it.
+    """
     def handler(signum, frame):
-        raise KeyboardInterrupt
+        if not deferred:
+            raise KeyboardInterrupt
+        _STOP.set()
 
     signal.signal(signal.SIGTERM, handler)
+    if deferred:
+        signal.signal(signal.SIGINT, handler)
+
+
+def _check_stop() -> None:
+    if _STOP.is_set():
+        raise KeyboardInterrupt
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -77,18 +83,20 @@ def main() -> None:
 @click.option("--max-depth", default=1000, show_default=True, type=click.IntRange(1))
 @click.option("--chunk-size", default=50_000, show_default=True, type=click.IntRange(1000))
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
+@click.option("--timings", type=click.Path(path_type=Path),
+              help="write per-stage seconds and jit compile count (JSON) here")
 @click.option("--debug", is_flag=True, help="show tracebacks")
 def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-                 max_depth, chunk_size, quiet, debug):
+                 max_depth, chunk_size, quiet, timings, debug):
     """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
     from dvcall.chunks import InputError
 
-    _install_signal_handlers()
+    _install_signal_handlers(deferred=True)
     _enable_compilation_cache()
     _quiet_htslib(debug)
     try:
         _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-                  max_depth, chunk_size, quiet)
+                  max_depth, chunk_size, quiet, timings)
     except InputError as exc:
         if debug:
             raise
@@ -99,9 +107,16 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
 
 
 def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-              max_depth, chunk_size, quiet):
+              max_depth, chunk_size, quiet, timings_path):
     from dvcall.caller import CallOptions, call_chunks, expected_depth, open_inputs
-    from dvcall.chunks import Region, merge_regions, parse_region, plan_chunks, read_bed
+    from dvcall.chunks import (
+        InputError,
+        Region,
+        merge_regions,
+        parse_region,
+        plan_chunks,
+        read_bed,
+    )
     from dvcall.model_io import load_model
     from dvcall.reader import ReadFilter
     from dvcall.vcf import VcfOutput, build_header
@@ -109,6 +124,9 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
     started = time.perf_counter()
     bam_file, fasta = open_inputs(bam, ref)
     pipeline, _ = load_model(model)
+    if not pipeline.config.use_evidence or pipeline.config.num_genotypes != 3:
+        raise InputError(f"{model}: this model has no reference/indel evidence or genotype head "
+                         "(e.g. made by 'dvcall train --synthetic'); it cannot call a BAM")
     lengths = dict(zip(fasta.references, fasta.lengths))
     wanted = [parse_region(r, lengths) for r in regions]
     if bed is not None:
@@ -130,6 +148,7 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
     show = not quiet
 
     def progress(chunk, n_calls):
+        _check_stop()
         done["bases"] += chunk.end - chunk.start
         done["calls"] += n_calls
         if show:
@@ -139,55 +158,82 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
                        f"{done['calls']} calls", err=True, nl=False)
             click.echo(end, err=True, nl=False)
 
+    _check_stop()
     with VcfOutput(output, header) as out:
-        for calls in call_chunks(chunks, bam, ref, pipeline, options, depth, progress):
-            out.write(calls)
+        for calls in call_chunks(chunks, bam, ref, pipeline, options, depth, progress,
+                                 model_path=model):
+            with options.timings.stage("write"):
+                out.write(calls)
+    if timings_path is not None:
+        options.timings.write(timings_path, wall_seconds=round(time.perf_counter() - started, 3),
+                              bases=total_bases, chunks=len(chunks), threads=threads)
     if show:
         click.echo(f"dvcall: wrote {done['calls']} records for {total_bases:,} bp in "
                    f"{time.perf_counter() - started:.1f} s to {output}", err=True)
 
 
 @main.command("train")
-@click.option("--bam", "bams", required=True, multiple=True, type=click.Path(path_type=Path),
-              help="BAM/CRAM; repeat with --truth for several pairs")
-@click.option("--truth", "truths", required=True, multiple=True, type=click.Path(path_type=Path))
-@click.option("--ref", "refs", required=True, multiple=True, type=click.Path(path_type=Path),
+@click.option("--bam", "bams", multiple=True, type=click.Path(path_type=Path),
+              help="BAM/CRAM; repeat with --truth (and --ref) for several pairs")
+@click.option("--truth", "truths", multiple=True, type=click.Path(path_type=Path),
+              help="truth VCF (bgzipped + indexed), one per --bam")
+@click.option("--ref", "refs", multiple=True, type=click.Path(path_type=Path),
               help="FASTA: one for all pairs, or one per --bam")
+@click.option("--bed", type=click.Path(path_type=Path), help="train only inside these regions")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="model file to write")
 @click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--learning-rate", default=2e-3, show_default=True, type=float)
+@click.option("--learning-rate", default=3e-3, show_default=True, type=float)
 @click.option("--from", "init", type=click.Path(path_type=Path), help="fine-tune this model")
+@click.option("--resume", is_flag=True, help="continue from OUT.last and OUT.optimizer")
+@click.option("--synthetic", is_flag=True, help="the seed's synthetic data; no BAM needed")
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
 @click.option("--debug", is_flag=True)
-def train_command(bams, truths, refs, out, epochs, learning_rate, init, seed, min_mapq, debug):
-    """Train a model on BAM + truth VCF pairs (one --truth per --bam)."""
-    from dvcall.chunks import InputError
+def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, resume, synthetic,
+                  seed, min_mapq, debug):
+    """Train a model on BAM + truth VCF pairs; writes OUT (best epoch) and checkpoints."""
+    from dvcall.caller import open_fasta
+    from dvcall.chunks import InputError, read_bed
     from dvcall.model_io import load_model
     from dvcall.reader import ReadFilter
-    from dvcall.train import build_examples, train
+    from dvcall.train import build_examples, train, train_synthetic
 
     _install_signal_handlers()
     _enable_compilation_cache()
-    if len(bams) != len(truths):
-        raise click.UsageError("give one --truth per --bam")
+    _quiet_htslib(debug)
+
+    def log(message):
+        click.echo(message, err=True)
+
+    if synthetic:
+        train_synthetic(out, epochs, learning_rate, seed, log)
+        log(f"dvcall: model written to {out}")
+        return
+    if not bams or len(bams) != len(truths):
+        raise click.UsageError("give --bam and --truth, one --truth per --bam")
     if len(refs) not in (1, len(bams)):
         raise click.UsageError("give one --ref, or one per --bam")
     refs = refs * len(bams) if len(refs) == 1 else refs
     try:
         examples = []
         for bam, truth, ref in zip(bams, truths, refs):
+            regions = None
+            if bed is not None:
+                fasta = open_fasta(ref)
+                regions = read_bed(bed, dict(zip(fasta.references, fasta.lengths)))
             examples += build_examples(bam, ref, truth, ReadFilter(min_mapq=min_mapq),
-                                       log=lambda m: click.echo(m, err=True))
+                                       regions=regions, log=log)
         model = load_model(init)[0] if init else None
-        train(examples, out, epochs, learning_rate, init=model, seed=seed,
-              log=lambda m: click.echo(m, err=True),
-              info={"trained_on": [str(b) for b in bams], "dvcall": __version__})
-        click.echo(f"dvcall: model written to {out}", err=True)
+        train(examples, out, epochs, learning_rate, init=model, seed=seed, resume=resume,
+              log=log, info={"trained_on": [str(b) for b in bams], "dvcall": __version__})
+        log(f"dvcall: model written to {out}")
     except InputError as exc:
         if debug:
             raise
         _fail(str(exc))
+    except KeyboardInterrupt:
+        log("dvcall: interrupted; the last finished epoch is in the checkpoint (use --resume)")
+        sys.exit(130)
 
 
 @main.command("evaluate")

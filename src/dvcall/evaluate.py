@@ -1,5 +1,6 @@
 """Score calls against a truth VCF: normalise both sides (``bcftools norm``: left-align, trim,
-split multi-allelics), then match alleles by (contig, POS, REF, ALT), SNPs and indels apart.
+split multi-allelics, decompose MNPs and complex records into SNPs and indels), then match
+alleles by (contig, POS, REF, ALT), SNPs and indels apart.
 
 Allele-only figures count a call as a true positive when its allele is in the truth; the
 genotype-aware figures also require the same genotype (unphased), as vcfeval does by default.
@@ -21,7 +22,8 @@ def _normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "norm.vcf"
         try:
-            pysam.bcftools.norm("-f", str(ref), "-m", "-any", "-c", "w", "-o", str(out),
+            pysam.bcftools.norm("-f", str(ref), "-a", "--atom-overlaps", ".", "-m", "-any",
+                                "-c", "w", "-o", str(out),
                                 str(path), catch_stdout=False)
         except pysam.utils.SamtoolsError as exc:
             raise InputError(f"{path}: bcftools norm failed ({str(exc).strip()[:200]})") from None

@@ -1,22 +1,38 @@
 """Training on BAM + truth VCF: examples per chunk, a region-split validation set, a weighted
-class + genotype loss, per-epoch checkpoints and early stopping."""
+class + genotype loss, per-epoch checkpoints (resumable) and early stopping.
+
+With several local devices (GPUs, or CPU devices forced with
+``XLA_FLAGS=--xla_force_host_platform_device_count=N``) each step takes one chunk per device,
+sharded along a ``data`` mesh axis with the model replicated; XLA inserts the gradient
+all-reduce. With one device that is plain single-chunk training.
+"""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from dvcall.alleles import base_counts
 from dvcall.caller import expected_depth, open_inputs, prepare_chunk
-from dvcall.chunks import Region, plan_chunks
+from dvcall.chunks import InputError, Region, plan_chunks
 from dvcall.labels import chunk_labels, loss_weights, open_truth
-from dvcall.model_io import save_model
+from dvcall.model_io import load_model, load_state_into, save_model, save_state
 from dvcall.pipelines import create_variant_calling_pipeline
 from dvcall.reader import ReadFilter
-from dvcall.utils.training import cross_entropy_loss
+from dvcall.shapes import pad_reads
+from dvcall.utils.training import (
+    Trainer,
+    TrainingConfig,
+    create_synthetic_training_data,
+    cross_entropy_loss,
+    data_iterator,
+)
 
 TRAIN_CHUNK = 10_000
 DEFAULT_MODEL_CONFIG = dict(use_evidence=True, num_genotypes=3, pileup_window_size=21,
@@ -48,7 +64,8 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
         if prepared is None:
             continue
         classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
-        weights = loss_weights(classes, prepared.counts, prepared.data["reference"])
+        counts = base_counts(prepared.reads, chunk.window_start, chunk.span(chunk_size))
+        weights = loss_weights(classes, counts, prepared.data["reference"])
         examples.append(Example(prepared.data, classes, genotypes, weights,
                                 f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
@@ -79,6 +96,16 @@ def _predict(model, data):
     return result["probabilities"], result["genotype_probabilities"]
 
 
+def stack_examples(examples: list[Example]) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray]:
+    """Pad a group of chunks to one read shape and stack them on a leading batch axis."""
+    rows = max(e.data["quality"].shape[0] for e in examples)
+    width = max(e.data["quality"].shape[1] for e in examples)
+    padded = [pad_reads(e.data, rows, width) for e in examples]
+    data = {k: np.stack([p[k] for p in padded]) for k in padded[0]}
+    return (data, np.stack([e.classes for e in examples]),
+            np.stack([e.genotypes for e in examples]), np.stack([e.weights for e in examples]))
+
+
 def evaluate_examples(model, examples: list[Example]) -> dict:
     """Per-class recall at labelled positions and the validation loss."""
     model.eval_mode()
@@ -98,44 +125,91 @@ def evaluate_examples(model, examples: list[Example]) -> dict:
             "recall_ref": recall[0], "recall_snp": recall[1], "recall_indel": recall[2]}
 
 
+def checkpoint_paths(out: Path) -> tuple[Path, Path]:
+    """The last epoch's model and its optimizer state, beside ``out``."""
+    return Path(str(out) + ".last"), Path(str(out) + ".optimizer")
+
+
 def train(examples: list[Example], out: Path, epochs: int, learning_rate: float = 2e-3,
-          init=None, seed: int = 0, patience: int = 5,
+          init=None, seed: int = 0, patience: int = 5, resume: bool = False,
           log: Callable[[str], None] = lambda m: None, info: dict | None = None):
-    """Fit, keeping every 10th chunk for validation; checkpoint each epoch; keep the best."""
+    """Fit, keeping every 10th chunk for validation; checkpoint each epoch; keep the best.
+
+    ``resume`` continues from ``out.last`` + ``out.optimizer`` (written after every epoch).
+    """
     if not examples:
         raise ValueError("no training examples (no reads in the given regions?)")
     val = [e for i, e in enumerate(examples) if i % 10 == 5] or examples[:1]
     fit = [e for i, e in enumerate(examples) if i % 10 != 5] or examples
+    last_path, optimizer_path = checkpoint_paths(out)
+    first_epoch, best, stale = 1, float("inf"), 0
+    if resume:
+        if not (last_path.exists() and optimizer_path.exists()):
+            raise InputError(f"{last_path}: no checkpoint to resume from; start without --resume")
+        init, saved = load_model(last_path)
+        first_epoch = int(saved.get("epoch", 0)) + 1
+        best, stale = float(saved.get("best_loss", best)), int(saved.get("stale", 0))
     model = init if init is not None else create_variant_calling_pipeline(
         seed=seed, **DEFAULT_MODEL_CONFIG)
-    schedule = optax.cosine_decay_schedule(learning_rate, max(epochs * len(fit), 1), 0.05)
+    devices = jax.local_devices()
+    per_step = len(devices)
+    steps_per_epoch = max(len(fit) // per_step, 1)
+    schedule = optax.cosine_decay_schedule(learning_rate, max(epochs * steps_per_epoch, 1), 0.05)
     optimizer = nnx.Optimizer(
         model, optax.chain(optax.clip_by_global_norm(1.0), optax.adamw(schedule, 1e-4)),
         wrt=nnx.Param)
-    rng = np.random.default_rng(seed)
-    best, stale = float("inf"), 0
-    checkpoint = Path(str(out) + ".last")
-    for epoch in range(1, epochs + 1):
+    if resume:
+        state = nnx.state(optimizer)
+        load_state_into(state, optimizer_path)
+        nnx.update(optimizer, state)
+        log(f"resuming after epoch {first_epoch - 1} from {last_path}")
+    mesh = Mesh(np.array(devices), ("data",))
+    if per_step > 1:
+        replicated = NamedSharding(mesh, PartitionSpec())
+        for module in (model, optimizer):
+            state = nnx.state(module)
+            nnx.update(module, jax.device_put(state, replicated))
+        log(f"data-parallel over {per_step} devices ({devices[0].platform})")
+    sharded = NamedSharding(mesh, PartitionSpec("data"))
+    rng = np.random.default_rng(seed + first_epoch)
+    for epoch in range(first_epoch, epochs + 1):
         model.train_mode()
-        losses = [float(_step(model, optimizer, fit[i].data, fit[i].classes, fit[i].genotypes,
-                              fit[i].weights)) for i in rng.permutation(len(fit))]
+        order = rng.permutation(len(fit))
+        losses = []
+        for step in range(steps_per_epoch):
+            group = [fit[i] for i in order[step * per_step:(step + 1) * per_step]]
+            if len(group) < per_step:
+                break
+            batch = jax.device_put(stack_examples(group), sharded)
+            losses.append(float(_step(model, optimizer, *batch)))
         metrics = evaluate_examples(model, val)
         log(f"epoch {epoch}/{epochs} train_loss {np.mean(losses):.4f} val_loss "
             f"{metrics['loss']:.4f} recall ref {metrics['recall_ref']:.3f} snp "
             f"{metrics['recall_snp']:.3f} indel {metrics['recall_indel']:.3f} threshold "
             f"{float(model.quality_filter.threshold[...]):.2f} temperature "
             f"{float(model.pileup.temperature[...]):.3f}")
-        save_model(model, checkpoint, dict(info or {}, epoch=epoch, **metrics))
-        if metrics["loss"] < best - 1e-4:
-            best, stale = metrics["loss"], 0
-            save_model(model, out, dict(info or {}, epoch=epoch, **metrics))
-        else:
-            stale += 1
-            if stale >= patience:
-                log(f"early stop: validation loss has not improved for {patience} epochs")
-                break
+        improved = metrics["loss"] < best - 1e-4
+        best, stale = (metrics["loss"], 0) if improved else (best, stale + 1)
+        facts = dict(info or {}, epoch=epoch, best_loss=best, stale=stale, **metrics)
+        if improved:
+            save_model(model, out, facts)
+        save_model(model, last_path, facts)
+        save_state(nnx.state(optimizer), optimizer_path, {"epoch": str(epoch)})
+        if stale >= patience:
+            log(f"early stop: validation loss has not improved for {patience} epochs")
+            break
     model.eval_mode()
     return model
 
 
-__all__ = ["build_examples", "evaluate_examples", "train"]
+def train_synthetic(out: Path, epochs: int, learning_rate: float, seed: int,
+                    log: Callable[[str], None]) -> None:
+    """The seed's path: the seed pipeline on ``create_synthetic_training_data``."""
+    inputs, targets = create_synthetic_training_data(num_samples=200, seed=seed)
+    model = create_variant_calling_pipeline(seed=seed)
+    trainer = Trainer(model, TrainingConfig(learning_rate=learning_rate, num_epochs=epochs,
+                                            log_every=10))
+    trainer.train(lambda: data_iterator(inputs, targets, batch_size=20, shuffle=True),
+                  lambda result, target: cross_entropy_loss(result["logits"], target["labels"]),
+                  log=log)
+    save_model(model, out, {"synthetic": True, "epochs": epochs})
