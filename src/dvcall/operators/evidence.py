@@ -34,11 +34,11 @@ FEATURE_NAMES = (
     "deletion_fraction", "insertion_fraction", "deletion_start_fraction", "soft_clip_fraction",
     "log_depth", "relative_depth", "covered",
     "mean_mapq", "mean_base_weight",
-    "alt_forward_fraction", "forward_fraction",
+    "alt_forward_fraction", "forward_fraction", "hom_vs_het_llr",
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 # Bumped whenever a feature's meaning changes, so a model trained on other features is refused.
-FEATURE_SET = 2
+FEATURE_SET = 3
 DEFAULT_MAPQ = 60.0
 
 
@@ -154,6 +154,12 @@ def position_features(
         mean_depth = jnp.asarray(data["expected_depth"], jnp.float32)
     else:
         mean_depth = jnp.sum(coverage) / jnp.maximum(jnp.sum(covered), 1.0)
+    # log-likelihood ratio hom-alt vs het of the raw read counts (binomial, 2% error): makes
+    # "4 clean reference reads rule out hom-alt" one feature instead of a learnt product
+    snp_alt = jnp.max(per_code[:, :4] * (1.0 - ref), axis=-1)
+    alt_reads = jnp.maximum(snp_alt, insertions + deletion_starts)
+    ref_reads = jnp.maximum(coverage - alt_reads, 0.0)
+    hom_vs_het = alt_reads * jnp.log(0.98 / 0.5) + ref_reads * jnp.log(0.02 / 0.5)
     alt_forward = jnp.sum(forward * (1.0 - ref), axis=-1)
     alt_backward = jnp.sum(backward * (1.0 - ref), axis=-1)
     features = jnp.concatenate(
@@ -176,6 +182,7 @@ def position_features(
                     base_total / depth,
                     (alt_forward + 0.5) / (alt_forward + alt_backward + 1.0),
                     (jnp.sum(forward, -1) + 0.5) / (base_total + 1.0),
+                    jnp.clip(hom_vs_het / 10.0, -5.0, 5.0),
                 ],
                 axis=-1,
             ),
