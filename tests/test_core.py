@@ -142,7 +142,7 @@ def test_padding_does_not_change_the_answer():
     pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True)
     data = evidence_sample()
     padded = pad_reads(data)
-    assert padded["quality"].shape == (32, 48)
+    assert padded["quality"].shape == (32, 64)
     a, _, _ = pipeline.apply(data, {}, None)
     b, _, _ = pipeline.apply(padded, {}, None)
     np.testing.assert_allclose(a["probabilities"], b["probabilities"], rtol=1e-5, atol=1e-6)

@@ -2,7 +2,6 @@
 
 import pysam
 from conftest import run_dvcall
-
 from test_call import body
 
 

@@ -8,6 +8,7 @@ import sys
 import time
 
 import pysam
+import pysam.samtools
 import pytest
 from conftest import run_dvcall
 
@@ -117,3 +118,49 @@ def test_killed_run_leaves_nothing(testdata, tmp_path, sig):
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_cram_with_another_reference(testdata, tmp_path):
+    cram = tmp_path / "reads.cram"
+    pysam.samtools.view("-C", "-T", str(testdata / "ref.fa"), "-o", str(cram),
+                        str(testdata / "reads.bam"), catch_stdout=False)
+    pysam.samtools.index(str(cram))
+    other = tmp_path / "other.fa"  # same names and lengths, other bases
+    with pysam.FastaFile(str(testdata / "ref.fa")) as fa:
+        other.write_text("".join(f">{n}\n{fa.fetch(n).translate(str.maketrans('ACGT', 'CATG'))}\n"
+                                 for n in fa.references))
+    out = tmp_path / "o.vcf"
+    assert_clean_failure(call(cram, other, out), out, str(cram))
+
+
+def test_two_runs_are_byte_identical(testdata, tmp_path):
+    outs = [tmp_path / f"run{i}.vcf" for i in (1, 2)]
+    for out in outs:
+        run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+                   "--region", "chr1:1-40000", "-o", out)
+    bodies = [[line for line in o.read_text().splitlines() if not line.startswith("##dvcall")]
+              for o in outs]
+    assert bodies[0] == bodies[1] and len(bodies[0]) > 20
+
+
+def test_evaluate_with_a_truth_that_is_not_a_vcf(testdata, tmp_path):
+    truth = tmp_path / "truth.vcf"
+    truth.write_text("chr1 100 not a vcf\n")
+    result = run_dvcall("evaluate", "--calls", testdata / "truth.vcf.gz", "--truth", truth,
+                        "--ref", testdata / "ref.fa", check=False)
+    assert result.returncode == 1 and str(truth) in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_train_with_a_truth_on_other_contigs(testdata, tmp_path):
+    truth = tmp_path / "other.vcf"
+    truth.write_text("##fileformat=VCFv4.2\n##contig=<ID=chrZ,length=1000>\n"
+                     '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+                     "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\ts\n"
+                     "chrZ\t10\t.\tA\tC\t.\tPASS\t.\tGT\t0/1\n")
+    pysam.tabix_index(str(truth), preset="vcf", force=True)
+    result = run_dvcall("train", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+                        "--truth", str(truth) + ".gz", "--out", tmp_path / "m.safetensors",
+                        check=False)
+    assert result.returncode == 1 and "no contig" in result.stderr
+    assert not (tmp_path / "m.safetensors").exists()

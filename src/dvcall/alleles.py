@@ -57,6 +57,15 @@ def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.nda
     return np.bincount(codes[codes <= DELETION], minlength=6)[:6]
 
 
+def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repeat: int,
+                   margin: int = 2) -> int:
+    """Reads covering ``[position - margin, position + repeat + margin]``: those that can
+    show whether an indel anchored at ``position`` (sliding ``repeat`` bases) is there."""
+    lo = window_start + position - margin
+    hi = window_start + position + repeat + margin + 1
+    return int(np.count_nonzero((reads.starts <= lo) & (reads.ends >= hi)))
+
+
 def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.ndarray:
     """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted)."""
     if reads.num_reads == 0:
@@ -158,10 +167,11 @@ def indel_channels(reads: ProjectedReads, evidence: IndelEvidence,
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
-                   evidence: IndelEvidence, counts_at, prob_ref: float,
+                   evidence: IndelEvidence, counts_at, spanning_at, prob_ref: float,
                    gp: np.ndarray) -> list[Call]:
     """Indel calls for a run of window positions ``[a, b]`` called as indel;
-    ``counts_at(position)`` gives the raw counts at a window position."""
+    ``counts_at(position)`` gives the raw counts at a window position, ``spanning_at`` the
+    reads that span the indel's repeat there (the REF depth counts only those)."""
     a, b = run
     sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
     support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
@@ -185,7 +195,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
             longest = ref_allele if len(ref_allele) >= len(ref2) else ref2
             alts = [alt + longest[len(ref_allele):], alt2 + longest[len(ref2):]]
             ref_allele, ads, genotype = longest, [alt_depth, depth2], (1, 2)
-    ref_depth = max(depth - at_site, 0)
+    ref_depth = max(spanning_at(pos) - at_site, 0)
     return [Call(contig, window_start + pos, ref_allele, alts, qual, genotype, gq, depth,
                  [ref_depth] + ads, "INDEL")]
 

@@ -23,8 +23,9 @@ from dvcall.alleles import (
     resolve_indels,
     resolve_snp,
     runs,
+    spanning_depth,
 )
-from dvcall.chunks import FLANK, Chunk, InputError, model_input, reference_window
+from dvcall.chunks import FLANK, Chunk, InputError, model_input, open_fasta, reference_window
 from dvcall.reader import SKIP_FLAGS, ProjectedReads, ReadFilter, fetch_reads
 from dvcall.timing import Timings
 
@@ -41,18 +42,6 @@ class CallOptions:
     chunk_size: int
     threads: int = 1
     timings: Timings = field(default_factory=Timings)
-
-
-def open_fasta(ref_path: Path) -> pysam.FastaFile:
-    """Open an indexed FASTA (pysam makes the .fai when the folder is writable)."""
-    ref_path = Path(ref_path)
-    if not ref_path.exists():
-        raise InputError(f"{ref_path}: reference FASTA not found")
-    try:
-        return pysam.FastaFile(str(ref_path))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{ref_path}: cannot read as an indexed FASTA ({exc}); check the file "
-                         f"or index it with 'samtools faidx {ref_path}'") from None
 
 
 def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, pysam.FastaFile]:
@@ -199,6 +188,10 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     def counts(position: int) -> np.ndarray:
         return counts_at(prepared.reads, chunk.window_start, position)
 
+    def spanning(position: int) -> int:
+        repeat = int(prepared.data["repeat_span"][position])
+        return spanning_depth(prepared.reads, chunk.window_start, position, repeat)
+
     p_ref = probs[:, 0]
     variant_class = np.argmax(probs[:, 1:], axis=1) + 1
     called = p_ref < EMIT_P_REF
@@ -214,7 +207,8 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
             continue
         best = a + int(np.argmin(p_ref[a : b + 1]))
         calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
-                                    prepared.indels, counts, float(p_ref[best]), genotypes[best]))
+                                    prepared.indels, counts, spanning, float(p_ref[best]),
+                                    genotypes[best]))
     unique = {}
     for call in calls:
         if chunk.start <= call.pos < chunk.end:

@@ -46,6 +46,18 @@ class Chunk:
         return chunk_size + 2 * FLANK
 
 
+def open_fasta(ref_path: Path) -> pysam.FastaFile:
+    """Open an indexed FASTA (pysam makes the .fai when the folder is writable)."""
+    ref_path = Path(ref_path)
+    if not ref_path.exists():
+        raise InputError(f"{ref_path}: reference FASTA not found")
+    try:
+        return pysam.FastaFile(str(ref_path))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{ref_path}: cannot read as an indexed FASTA ({exc}); check the file "
+                         f"or index it with 'samtools faidx {ref_path}'") from None
+
+
 def parse_region(text: str, lengths: dict[str, int]) -> Region:
     """``chr``, ``chr:start-end`` (1-based, inclusive, commas allowed) -> Region."""
     match = re.fullmatch(r"(.+?)(?::([\d,]+)(?:-([\d,]+))?)?", text.strip())
@@ -130,6 +142,30 @@ def reference_window(fasta: pysam.FastaFile, chunk: Chunk, span: int) -> tuple[s
     return padded, codes
 
 
+MAX_REPEAT_UNIT = 6
+
+
+def repeat_span(reference_codes: np.ndarray) -> np.ndarray:
+    """``(L,)``: how far right of each position an indel anchored there can slide and stay
+    the same haplotype -- the length of the tandem repeat (units of 1..6 bp) that follows, or
+    1 outside repeats. Reads must cover it to tell such an indel's alleles apart."""
+    length = len(reference_codes)
+    span = np.ones(length, np.int32)
+    index = np.arange(length)
+    for unit in range(1, MAX_REPEAT_UNIT + 1):
+        same = np.zeros(length, bool)
+        same[unit:] = (reference_codes[unit:] == reference_codes[:-unit]) & (
+            reference_codes[unit:] < 4)
+        # run[j]: how many positions from j on continue the period-`unit` repeat
+        breaks = np.flatnonzero(~same)
+        next_break = breaks[np.minimum(np.searchsorted(breaks, index), len(breaks) - 1)]
+        run = np.where(next_break >= index, next_break - index, length - index)
+        after = np.minimum(index + 1 + unit, length - 1)
+        extent = unit + run[after]
+        span = np.maximum(span, np.where(run[after] >= 1, extent, 1))
+    return span
+
+
 def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start: int,
                 expected_depth: float, insertions: np.ndarray,
                 deletion_starts: np.ndarray) -> dict:
@@ -149,6 +185,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
         "mapping_quality": np.zeros(rows, np.float32),
         "read_mask": np.zeros(rows, np.float32),
         "reference": reference_codes,
+        "repeat_span": repeat_span(reference_codes),
         "expected_depth": np.float32(expected_depth),
     }
     n = reads.num_reads

@@ -192,8 +192,7 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
 def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, resume, synthetic,
                   seed, min_mapq, debug):
     """Train a model on BAM + truth VCF pairs; writes OUT (best epoch) and checkpoints."""
-    from dvcall.caller import open_fasta
-    from dvcall.chunks import InputError, read_bed
+    from dvcall.chunks import InputError, open_fasta, read_bed
     from dvcall.model_io import load_model
     from dvcall.reader import ReadFilter
     from dvcall.train import build_examples, train, train_synthetic
@@ -277,7 +276,7 @@ def regions_command(ref, chunk_size, bam, min_mapq):
         if bam is not None:
             bam_file, fasta = open_inputs(bam, ref)
         else:
-            from dvcall.caller import open_fasta
+            from dvcall.chunks import open_fasta
 
             bam_file, fasta = None, open_fasta(ref)
     except InputError as exc:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pysam
 import pysam.bcftools
 
-from dvcall.chunks import InputError, Region, read_bed
+from dvcall.chunks import InputError, Region, open_fasta, read_bed
 
 
 def _normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
@@ -53,7 +53,7 @@ def _normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
 
 def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
              all_records: bool = False) -> dict:
-    fasta = pysam.FastaFile(str(ref))
+    fasta = open_fasta(ref)
     lengths = dict(zip(fasta.references, fasta.lengths))
     regions = read_bed(bed, lengths) if bed else None
     called = _normalized_alleles(calls, ref, regions, pass_only=not all_records)

@@ -48,22 +48,16 @@ def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, span: int):
     return classes, genotypes
 
 
-def loss_weights(classes: np.ndarray, counts: np.ndarray, ref_codes: np.ndarray,
-                 background: float = 0.01) -> np.ndarray:
-    """Full weight at variants and at 'candidates' (sites with non-reference evidence), a small
-    weight at plain reference sites, none where there are no reads or the reference is N."""
+def valid_positions(counts: np.ndarray, ref_codes: np.ndarray) -> np.ndarray:
+    """1 where a position can be learnt from (it has reads and a reference base), else 0.
+    How much each valid position counts is decided in the loss, from the model's own
+    candidate rule (see :func:`dvcall.train.pipeline_loss`)."""
     depth = counts[:, :4].sum(1) + counts[:, 5]
-    ref_counts = np.where(ref_codes < 4, counts[np.arange(len(ref_codes)),
-                                                np.minimum(ref_codes, 3)], 0)
-    non_ref = depth - ref_counts
-    candidate = non_ref >= np.maximum(2, 0.1 * depth)
-    weights = np.where((classes > 0) | candidate, 1.0, background)
-    weights[classes > 0] = 3.0
-    weights[(depth == 0) | (ref_codes > 3)] = 0.0
-    return weights.astype(np.float32)
+    return ((depth > 0) & (ref_codes < 4)).astype(np.float32)
 
 
-def open_truth(path) -> pysam.VariantFile:
+def open_truth(path, reference_contigs) -> pysam.VariantFile:
+    """Open an indexed truth VCF that shares contigs with the reference."""
     try:
         vf = pysam.VariantFile(str(path))
     except (OSError, ValueError) as exc:
@@ -71,4 +65,9 @@ def open_truth(path) -> pysam.VariantFile:
     if vf.index is None:
         raise InputError(f"{path}: truth VCF needs an index; run 'bcftools index -t {path}' "
                          "(bgzip it first if it is plain text)")
+    named = set(vf.header.contigs) | set(vf.index.keys())
+    if not named & set(reference_contigs):
+        raise InputError(f"{path}: no contig of the truth is in the reference (truth has "
+                         f"'{next(iter(sorted(named)), '-')}'); use a truth made on this "
+                         "reference")
     return vf

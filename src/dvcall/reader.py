@@ -14,7 +14,7 @@ from zlib import crc32
 import numpy as np
 import pysam
 
-from dvcall.shapes import bucket_size
+from dvcall.shapes import width_bucket
 
 DELETION = 5
 NO_BASE = 6
@@ -48,6 +48,7 @@ class ProjectedReads:
     insertions: np.ndarray  # (R, W) uint8
     soft_clips: np.ndarray  # (R, W) uint8: 1 on the aligned base next to a soft clip
     starts: np.ndarray  # (R,) int64 reference start (0-based)
+    ends: np.ndarray  # (R,) int64 reference end (exclusive)
     strand: np.ndarray  # (R,) uint8, 1 = reverse
     mapq: np.ndarray  # (R,) uint8
     # indel events for the allele resolver
@@ -137,7 +138,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
         empty = np.zeros((0, 1), np.int8)
         none = np.zeros(0, np.int64)
         return ProjectedReads(empty, empty.astype(np.uint8), empty.astype(np.uint8),
-                              empty.astype(np.uint8), empty.astype(np.uint8), none,
+                              empty.astype(np.uint8), empty.astype(np.uint8), none, none,
                               none.astype(np.uint8),
                               none.astype(np.uint8), none, [], none, none, none, none)
     op_counts = np.fromiter((len(c) for c in cigars), np.int64, n)
@@ -158,7 +159,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
     ref_off = offsets(ref_len)
     q_off = offsets(q_len)
     spans = np.bincount(read_of_op, weights=ref_len, minlength=n).astype(np.int64)
-    width = bucket_size(int(spans.max()), minimum=32)
+    width = width_bucket(int(spans.max()))
 
     seq_lens = np.fromiter((len(s) for s in seqs), np.int64, n)
     seq_start = np.cumsum(seq_lens) - seq_lens
@@ -222,7 +223,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
     return ProjectedReads(
         codes=codes, quality=quality, deletions=deletions, insertions=insertions,
         soft_clips=soft_clips,
-        starts=starts, strand=strand, mapq=mapq,
+        starts=starts, ends=starts + spans, strand=strand, mapq=mapq,
         ins_anchor=starts[ins_read] + ins_anchor_col, ins_seq=ins_seq, ins_read=ins_read,
         del_anchor=starts[read_of_op[del_ops]] + ref_off[del_ops] - 1,
         del_length=lens[del_ops], del_read=read_of_op[del_ops],

@@ -1,7 +1,8 @@
 """Static-shape buckets, so ``jax.jit`` compiles once per bucket instead of once per region.
 
-Read counts and read widths vary from chunk to chunk; we round each up to the next size of the
-form ``2**k`` or ``1.5 * 2**k`` (at most 50% padding, usually far less) and pad. Padded reads
+Read counts and read widths vary from chunk to chunk; read counts round up to the next size of
+the form ``2**k`` or ``1.5 * 2**k`` (at most 50% padding, usually far less), widths to a
+multiple of 32, and we pad. Padded reads
 carry ``read_mask == 0`` and all-zero bases, so they add nothing to any count.
 """
 
@@ -11,6 +12,11 @@ import numpy as np
 READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts",
                   "soft_clips")
 READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
+
+
+def width_bucket(n: int) -> int:
+    """Read widths (reference span) round up to a multiple of 32: 150 bp reads -> 160."""
+    return max(32, -(-int(n) // 32) * 32)
 
 
 def bucket_size(n: int, minimum: int = 16) -> int:
@@ -28,7 +34,7 @@ def pad_reads(data: dict, num_reads: int | None = None, width: int | None = None
     quality = np.asarray(data["quality"])
     rows, cols = quality.shape
     num_reads = bucket_size(rows) if num_reads is None else num_reads
-    width = bucket_size(cols, minimum=32) if width is None else width
+    width = width_bucket(cols) if width is None else width
     if num_reads < rows or width < cols:
         raise ValueError(f"cannot pad {rows}x{cols} reads into {num_reads}x{width}")
     out = dict(data)

@@ -21,8 +21,9 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from dvcall.alleles import base_counts
 from dvcall.caller import expected_depth, open_inputs, prepare_chunk
 from dvcall.chunks import InputError, Region, plan_chunks
-from dvcall.labels import chunk_labels, loss_weights, open_truth
+from dvcall.labels import chunk_labels, open_truth, valid_positions
 from dvcall.model_io import load_model, load_state_into, save_model, save_state
+from dvcall.operators.evidence import candidate_positions
 from dvcall.pipelines import create_variant_calling_pipeline
 from dvcall.reader import ReadFilter
 from dvcall.shapes import pad_reads
@@ -45,7 +46,7 @@ class Example:
     data: dict
     classes: np.ndarray
     genotypes: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray  # 1 where the position can be learnt from (see valid_positions)
     region: str
 
 
@@ -53,7 +54,7 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
                    regions: list[Region] | None = None, chunk_size: int = TRAIN_CHUNK,
                    log: Callable[[str], None] = lambda m: None) -> list[Example]:
     bam, fasta = open_inputs(bam_path, ref_path)
-    truth = open_truth(truth_path)
+    truth = open_truth(truth_path, fasta.references)
     lengths = dict(zip(fasta.references, fasta.lengths))
     if regions is None:
         regions = [Region(c, 0, lengths[c]) for c in bam.references if c in lengths]
@@ -65,7 +66,7 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
             continue
         classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
         counts = base_counts(prepared.reads, chunk.window_start, chunk.span(chunk_size))
-        weights = loss_weights(classes, counts, prepared.data["reference"])
+        weights = valid_positions(counts, prepared.data["reference"])
         examples.append(Example(prepared.data, classes, genotypes, weights,
                                 f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
@@ -73,8 +74,18 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
     return examples
 
 
-def pipeline_loss(model, data, classes, genotypes, weights):
+BACKGROUND_WEIGHT = 0.01
+
+
+def pipeline_loss(model, data, classes, genotypes, valid):
+    """Class + genotype cross-entropy. Positions the caller will classify (candidates, by the
+    same rule as at run time) and true variants count fully, plain reference positions
+    little: equal weights where decisions are made keep the probabilities calibrated."""
     result, _, _ = model.apply(data, {}, None)
+    candidate = jax.lax.stop_gradient(jax.vmap(candidate_positions)(result["features"])
+                                      if result["features"].ndim == 3
+                                      else candidate_positions(result["features"]))
+    weights = valid * jnp.where(candidate | (classes > 0), 1.0, BACKGROUND_WEIGHT)
     class_loss = cross_entropy_loss(result["logits"], classes, weights=weights)
     # het vs hom-alt is learnt only at the (few) variant sites: weigh them up for this head
     genotype_weights = weights * jnp.where(classes > 0, 5.0, 1.0)

@@ -16,6 +16,7 @@ strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
 expected_depth     ()          the sample's mean depth (else: the mean over covered positions)
+repeat_span        (L,)        bases right of a position an indel there can slide (1: none)
 =================  ==========  ===========================================================
 
 Missing keys take neutral defaults (no indels, forward strand, MAPQ 60, every read real), so
@@ -34,11 +35,12 @@ FEATURE_NAMES = (
     "deletion_fraction", "insertion_fraction", "deletion_start_fraction", "soft_clip_fraction",
     "log_depth", "relative_depth", "covered",
     "mean_mapq", "mean_base_weight",
-    "alt_forward_fraction", "forward_fraction", "hom_vs_het_llr",
+    "alt_forward_fraction", "forward_fraction", "snp_hom_vs_het_llr",
+    "spanning_fraction", "indel_spanning_fraction", "indel_hom_vs_het_llr",
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 # Bumped whenever a feature's meaning changes, so a model trained on other features is refused.
-FEATURE_SET = 3
+FEATURE_SET = 4
 DEFAULT_MAPQ = 60.0
 
 
@@ -81,17 +83,34 @@ def _codes_from_one_hot(reads: jax.Array, deletions: jax.Array) -> jax.Array:
     return jnp.where(deletions > 0, DELETION, codes)
 
 
-def _span_sums(codes: jax.Array, positions: jax.Array, values: jax.Array, length: int):
+def _read_ends(codes: jax.Array, positions: jax.Array) -> jax.Array:
+    """Reference end (exclusive) of each read's aligned part."""
+    width = codes.shape[-1]
+    last = width - 1 - jnp.argmax((codes != NO_BASE)[:, ::-1], axis=1)
+    return positions + last + 1
+
+
+def _span_sums(ends: jax.Array, positions: jax.Array, values: jax.Array, length: int):
     """Per-position sum of a per-read value over each read's aligned span, by a difference
     array (two scatters of R values and a cumulative sum, instead of one of R x W)."""
-    width = codes.shape[-1]
-    occupied = codes != NO_BASE
-    last = width - 1 - jnp.argmax(occupied[:, ::-1], axis=1)
     start = jnp.clip(positions, 0, length)
-    end = jnp.clip(positions + last + 1, 0, length)
+    end = jnp.clip(ends, 0, length)
     diff = jnp.zeros((length + 1,) + values.shape[1:], jnp.float32)
     diff = diff.at[start].add(values).at[end].add(-values)
     return jnp.cumsum(diff, axis=0)[:length]
+
+
+def _spanning_reads(ends: jax.Array, mask: jax.Array, span_cover: jax.Array,
+                    repeat: jax.Array, margin: int = 2) -> jax.Array:
+    """Reads that cover ``[p - margin, p + repeat[p] + margin]``, i.e. that can tell an indel
+    anchored at ``p`` from the reference however the aligner placed it: the reads covering
+    ``p - margin`` less those ending before the far side (reads are longer than repeats)."""
+    length = span_cover.shape[0]
+    ended = jnp.cumsum(jnp.zeros(length + 1).at[jnp.clip(ends, 0, length)].add(mask))
+    index = jnp.arange(length)
+    near = jnp.clip(index - margin, 0, length - 1)
+    far = jnp.clip(index + repeat + margin, 0, length)
+    return jnp.maximum(span_cover[near] - (ended[far] - ended[near]), 0.0)
 
 
 def position_features(
@@ -136,9 +155,13 @@ def position_features(
     insertions, deletion_starts, soft_clips = (joint.sum(1) @ _FLAG_BITS).T
     deletions = per_code[:, DELETION]
     coverage = per_code[:, :4].sum(-1) + deletions
-    spans = _span_sums(codes, positions, jnp.stack(
+    ends = _read_ends(codes, positions)
+    spans = _span_sums(ends, positions, jnp.stack(
         [mask, mask * ev["mapping_quality"] / DEFAULT_MAPQ], -1), length)
     mean_mapq = spans[:, 1] / (spans[:, 0] + COUNT_EPS)
+    repeat = data.get("repeat_span")
+    repeat = jnp.ones(length, jnp.int32) if repeat is None else jnp.asarray(repeat, jnp.int32)
+    spanning = _spanning_reads(ends, mask, spans[:, 0], repeat)
 
     counts = forward + backward
     distribution = pileup.distribution(counts)
@@ -156,10 +179,13 @@ def position_features(
         mean_depth = jnp.sum(coverage) / jnp.maximum(jnp.sum(covered), 1.0)
     # log-likelihood ratio hom-alt vs het of the raw read counts (binomial, 2% error): makes
     # "4 clean reference reads rule out hom-alt" one feature instead of a learnt product
+    def hom_vs_het(alt_reads, ref_reads):
+        return jnp.clip((alt_reads * jnp.log(0.98 / 0.5) + ref_reads * jnp.log(0.02 / 0.5))
+                        / 10.0, -5.0, 5.0)
+
     snp_alt = jnp.max(per_code[:, :4] * (1.0 - ref), axis=-1)
-    alt_reads = jnp.maximum(snp_alt, insertions + deletion_starts)
-    ref_reads = jnp.maximum(coverage - alt_reads, 0.0)
-    hom_vs_het = alt_reads * jnp.log(0.98 / 0.5) + ref_reads * jnp.log(0.02 / 0.5)
+    indel_alt = insertions + deletion_starts
+    informative = jnp.maximum(spanning, indel_alt)
     alt_forward = jnp.sum(forward * (1.0 - ref), axis=-1)
     alt_backward = jnp.sum(backward * (1.0 - ref), axis=-1)
     features = jnp.concatenate(
@@ -182,7 +208,10 @@ def position_features(
                     base_total / depth,
                     (alt_forward + 0.5) / (alt_forward + alt_backward + 1.0),
                     (jnp.sum(forward, -1) + 0.5) / (base_total + 1.0),
-                    jnp.clip(hom_vs_het / 10.0, -5.0, 5.0),
+                    hom_vs_het(snp_alt, jnp.maximum(coverage - snp_alt, 0.0)),
+                    spanning / depth,
+                    indel_alt / (informative + COUNT_EPS),
+                    hom_vs_het(indel_alt, informative - indel_alt),
                 ],
                 axis=-1,
             ),

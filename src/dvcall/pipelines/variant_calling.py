@@ -205,8 +205,7 @@ class VariantCallingPipeline(nnx.Module):
 
 
 _EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
-                  "strand",
-                  "mapping_quality", "read_mask", "expected_depth")
+                  "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
 
 
 def create_variant_calling_pipeline(
