@@ -2,7 +2,6 @@
 resolver, yielding sorted calls per chunk."""
 
 import multiprocessing
-import os
 import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -240,9 +239,6 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 progress(chunk, len(calls))
             yield calls
         return
-    # one XLA thread per worker: the workers are the parallelism
-    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                               " --xla_cpu_multi_thread_eigen=false").strip()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(options.threads, mp_context=context, initializer=_worker_start,
                              initargs=(model_path, bam_path, ref_path, options, depth)) as pool:
