@@ -1,4 +1,4 @@
-"""The ``dvcall`` command line: call, train, simulate.
+"""The ``dvcall`` command line: call, train, evaluate, regions, simulate.
 
 Exit codes: 0 success, 1 bad input (a one-line message on stderr), 2 usage error (click),
 130 interrupted. Logs and progress go to stderr only; VCF to the output file or stdout.
