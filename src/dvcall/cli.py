@@ -244,14 +244,18 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
 @click.option("--roc", "roc_path", type=click.Path(path_type=Path),
               help="write precision/recall per QUAL threshold (TSV)")
 @click.option("--all-records", is_flag=True, help="count non-PASS calls too")
-def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records):
+@click.option("--debug", is_flag=True, help="show tracebacks and htslib's warnings")
+def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records, debug):
     """Precision, recall and F1 of SNPs and indels against a truth VCF."""
     from dvcall.chunks import InputError
     from dvcall.evaluate import evaluate, format_table, write_json, write_roc
 
+    _quiet_htslib(debug)
     try:
         result = evaluate(calls, truth, ref, bed, all_records)
     except InputError as exc:
+        if debug:
+            raise
         _fail(str(exc))
     click.echo(format_table(result))
     if json_path:
