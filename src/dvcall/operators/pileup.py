@@ -2,9 +2,10 @@
 
 Reads arrive in reference coordinates: row ``j`` of read ``i`` is the base aligned to reference
 position ``positions[i] + j`` (the BAM reader projects CIGARs this way; the seed's synthetic reads
-are already so). Every per-base quantity -- weighted base one-hots, deletions, insertions,
-coverage -- is summed per position with one ``segment``-style scatter-add, so the cost is one pass
-over ``(reads, width)`` and nothing of shape ``(length, reads)`` is ever built.
+are already so). Per-base quantities are summed per position with scatter-adds -- one scalar
+per base for integer-coded reads (:func:`scatter_codes`), one row of channels per base for
+one-hot or soft reads (:func:`scatter_rows`) -- so the cost is a pass over ``(reads, width)``
+and nothing of shape ``(length, reads)`` is ever built.
 
 The distribution is ``softmax(log(counts + eps) / temperature)``. At ``temperature == 1`` that is
 exactly the allele fractions; lower temperatures sharpen towards the majority base, higher ones
