@@ -8,6 +8,7 @@
 #   c: 2 x 500 kb, 50x, art_illumina, more indels
 #   d: 1 x 500 kb, 10x, dwgsim, more indels
 #   e: 1 x 600 kb, 20x, art_illumina, more indels
+#   f: 2 x 500 kb, 15x, art_illumina, still more indels (low-coverage indel genotypes)
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"
@@ -22,8 +23,9 @@ sim b 500000 15 202 dwgsim 2.5e-4
 sim c 500000,500000 50 303 art 4e-4
 sim d 500000 10 404 dwgsim 4e-4
 sim e 600000 20 505 art 4e-4
+sim f 500000,500000 15 606 art 6e-4
 args=()
-for s in a b c d e; do
+for s in a b c d e f; do
   args+=(--bam "$work/$s/reads.bam" --truth "$work/$s/truth.vcf.gz" --ref "$work/$s/ref.fa")
 done
 dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0
