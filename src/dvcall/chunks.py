@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from dvcall.reader import ProjectedReads
+from dvcall.reader import BASE_CODE, ProjectedReads
 from dvcall.shapes import bucket_size
 
 DEFAULT_CHUNK = 50_000
@@ -124,12 +124,6 @@ def plan_chunks(regions: list[Region], lengths: dict[str, int], chunk_size: int)
     return chunks
 
 
-REF_CODE = np.full(256, 4, dtype=np.int8)
-for _i, _b in enumerate(b"ACGT"):
-    REF_CODE[_b] = _i
-    REF_CODE[ord(chr(_b).lower())] = _i
-
-
 def reference_window(fasta: pysam.FastaFile, chunk: Chunk, span: int) -> tuple[str, np.ndarray]:
     """The chunk's reference with flanks, as text and as codes padded with N to ``span``."""
     lo = max(chunk.window_start, 0)
@@ -137,7 +131,7 @@ def reference_window(fasta: pysam.FastaFile, chunk: Chunk, span: int) -> tuple[s
     text = fasta.fetch(chunk.contig, lo, hi).upper()
     codes = np.full(span, 4, np.int8)
     offset = lo - chunk.window_start
-    codes[offset : offset + len(text)] = REF_CODE[np.frombuffer(text.encode(), np.uint8)]
+    codes[offset : offset + len(text)] = BASE_CODE[np.frombuffer(text.encode(), np.uint8)]
     padded = "N" * offset + text + "N" * (span - offset - len(text))
     return padded, codes
 

@@ -19,10 +19,10 @@ from dvcall.shapes import width_bucket
 DELETION = 5
 NO_BASE = 6
 DEFAULT_BASEQ = 30  # for reads stored without base qualities
-_CODE = np.full(256, 4, dtype=np.int8)
+BASE_CODE = np.full(256, 4, dtype=np.int8)  # ASCII -> 0..3 for ACGT (either case), else 4
 for _i, _b in enumerate(b"ACGT"):
-    _CODE[_b] = _i
-    _CODE[ord(chr(_b).lower())] = _i
+    BASE_CODE[_b] = _i
+    BASE_CODE[ord(chr(_b).lower())] = _i
 
 # CIGAR op -> consumes reference / consumes query (M I D N S H P = X)
 _REF = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1], dtype=bool)
@@ -163,7 +163,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
 
     seq_lens = np.fromiter((len(s) for s in seqs), np.int64, n)
     seq_start = np.cumsum(seq_lens) - seq_lens
-    all_codes = _CODE[np.frombuffer("".join(seqs).encode(), np.uint8)]
+    all_codes = BASE_CODE[np.frombuffer("".join(seqs).encode(), np.uint8)]
     all_quals = np.frombuffer(b"".join(quals), np.uint8)
     if min_baseq > 0:
         all_codes = np.where(all_quals < min_baseq, 4, all_codes).astype(np.int8)
