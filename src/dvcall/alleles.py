@@ -115,6 +115,23 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
                 int(round(phred(1.0 - p_gt, 99.0))), depth, ad, "SNP")
 
 
+READ_ERROR = 0.02  # chance a read is realigned to the wrong one of two haplotypes
+
+
+def with_read_likelihood(gp: np.ndarray, ref_reads: int, alt_reads: int) -> np.ndarray:
+    """Genotype probabilities (hom-ref, het, hom-alt) times the binomial likelihood of the
+    realigned read counts, het against hom-alt. The model's genotype head smooths over the
+    window; the counts at the anchor are exact, and the product of both had fewer genotype
+    errors than either alone on four simulated sets (10x-30x)."""
+    llr = alt_reads * np.log((1 - READ_ERROR) / 0.5) + ref_reads * np.log(READ_ERROR / 0.5)
+    het, hom = float(gp[1]), float(gp[2])
+    # in log space: hom * e^llr can overflow with hundreds of reads
+    log_het, log_hom = np.log(max(het, 1e-12)), np.log(max(hom, 1e-12)) + llr
+    top = max(log_het, log_hom)
+    scale = (het + hom) / (np.exp(log_het - top) + np.exp(log_hom - top))
+    return np.array([gp[0], np.exp(log_het - top) * scale, np.exp(log_hom - top) * scale])
+
+
 @dataclass
 class IndelEvidence:
     """Every indel event of a chunk's reads, left-normalised against the reference."""
@@ -168,13 +185,19 @@ def indel_channels(reads: ProjectedReads, evidence: IndelEvidence,
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
                    evidence: IndelEvidence, counts_at, spanning_at, prob_ref: float,
-                   gp: np.ndarray) -> list[Call]:
+                   gp: np.ndarray, realigned=None) -> list[Call]:
     """Indel calls for a run of window positions ``[a, b]`` called as indel;
     ``counts_at(position)`` gives the raw counts at a window position, ``spanning_at`` the
-    reads that span the indel's repeat there (the REF depth counts only those)."""
+    reads that span the indel's repeat there (the REF depth counts only those).
+    ``realigned`` (a :class:`dvcall.realign.RealignedSupport`), where it has the anchor,
+    gives the allele depths instead of the CIGARs."""
     a, b = run
     sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
     support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
+    if realigned is not None:
+        for key in support:
+            if key in realigned.allele_reads:
+                support[key] = max(realigned.allele_reads[key], 1)
     if not support:
         return []
     ranked = support.most_common()
@@ -184,6 +207,9 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     counts = counts_at(pos)
     depth = int(counts[:4].sum() + counts[DELETION])
     at_site = sum(n for (p, _, _), n in ranked if p == pos)
+    realigned_depths = None if realigned is None else realigned.depths(pos)
+    if realigned_depths is not None:
+        gp = with_read_likelihood(gp, *realigned_depths)
     zygosity, p_gt = _genotype(gp)
     qual, gq = phred(prob_ref, 100.0), int(round(phred(1.0 - p_gt, 99.0)))
     genotype = (0, 1) if zygosity == "het" else (1, 1)
@@ -196,6 +222,8 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
             alts = [alt + longest[len(ref_allele):], alt2 + longest[len(ref2):]]
             ref_allele, ads, genotype = longest, [alt_depth, depth2], (1, 2)
     ref_depth = max(spanning_at(pos) - at_site, 0)
+    if realigned_depths is not None:
+        ref_depth = realigned_depths[0]
     return [Call(contig, window_start + pos, ref_allele, alts, qual, genotype, gq, depth,
                  [ref_depth] + ads, "INDEL")]
 

@@ -24,8 +24,17 @@ from dvcall.alleles import (
     runs,
     spanning_depth,
 )
-from dvcall.chunks import FLANK, Chunk, InputError, model_input, open_fasta, reference_window
+from dvcall.chunks import (
+    FLANK,
+    Chunk,
+    InputError,
+    model_input,
+    open_fasta,
+    reference_window,
+    repeat_span,
+)
 from dvcall.reader import SKIP_FLAGS, ProjectedReads, ReadFilter, fetch_reads
+from dvcall.realign import RealignedSupport, realign_indels
 from dvcall.timing import Timings
 
 # Records are written where P(ref) < EMIT_P_REF; they PASS where the posterior favours a
@@ -104,9 +113,10 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
     return float(np.median(depths)) if depths else 30.0
 
 
-def make_predictor(pipeline, timings: Timings | None = None
-                   ) -> Callable[[dict], tuple[np.ndarray, np.ndarray]]:
-    """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk."""
+def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict], tuple]:
+    """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk. It
+    returns as soon as the work is queued (JAX dispatches asynchronously), so the caller can
+    read the next chunk while XLA computes this one; ``np.asarray`` on the results waits."""
     graphdef, state = nnx.split(pipeline)
 
     @jax.jit
@@ -117,9 +127,8 @@ def make_predictor(pipeline, timings: Timings | None = None
         length = data["reference"].shape[0]
         return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64))
 
-    def run(data: dict) -> tuple[np.ndarray, np.ndarray]:
-        probs, genotypes = predict(state, data)
-        return np.asarray(probs), np.asarray(genotypes)
+    def run(data: dict) -> tuple:
+        return predict(state, data)
 
     return run
 
@@ -132,6 +141,7 @@ class PreparedChunk:
     ref_text: str
     indels: IndelEvidence
     data: dict  # the pipeline's padded input
+    realigned: RealignedSupport
 
 
 def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
@@ -153,13 +163,25 @@ def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk
 def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     indels = normalize_indels(reads, ref_text, chunk.window_start)
     insertions, deletion_starts = indel_channels(reads, indels, chunk.window_start)
-    data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts)
-    return PreparedChunk(reads, ref_text, indels, data)
+    repeat = repeat_span(ref_codes)
+    realigned = realign_indels(reads, indels, ref_text, chunk.window_start, repeat)
+    data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts,
+                       repeat, realigned)
+    return PreparedChunk(reads, ref_text, indels, data, realigned)
 
 
-def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
-               depth: float, handles: dict) -> list[Call]:
-    """All calls with POS inside the chunk, sorted."""
+@dataclass
+class PendingChunk:
+    """A chunk whose model outputs are being computed."""
+
+    chunk: Chunk
+    prepared: PreparedChunk | None
+    outputs: tuple | None  # (class, genotype) probabilities, still on the device
+
+
+def start_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
+                depth: float, handles: dict) -> PendingChunk:
+    """Read and featurise a chunk and queue it on the model (returns before the model ends)."""
     bam, fasta = handles.get("bam"), handles.get("fasta")
     if bam is None:
         bam = handles["bam"] = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
@@ -172,11 +194,26 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
                          f"({exc}); the file is truncated or corrupt, or a CRAM's reference is "
                          "not --ref") from None
     if prepared is None:
+        return PendingChunk(chunk, None, None)
+    with options.timings.stage("core"):
+        return PendingChunk(chunk, prepared, predictor(prepared.data))
+
+
+def finish_chunk(pending: PendingChunk, options: CallOptions) -> list[Call]:
+    """All calls with POS inside the chunk, sorted (waits for the model's outputs)."""
+    if pending.prepared is None:
         return []
     with options.timings.stage("core"):
-        probs, genotypes = predictor(prepared.data)
+        probs, genotypes = (np.asarray(x) for x in pending.outputs)
     with options.timings.stage("resolve"):
-        return _resolve(chunk, prepared, probs, genotypes)
+        return _resolve(pending.chunk, pending.prepared, probs, genotypes)
+
+
+def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
+               depth: float, handles: dict) -> list[Call]:
+    """All calls with POS inside the chunk, sorted."""
+    return finish_chunk(start_chunk(chunk, bam_path, ref_path, predictor, options, depth,
+                                    handles), options)
 
 
 def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
@@ -207,7 +244,7 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
         best = a + int(np.argmin(p_ref[a : b + 1]))
         calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
                                     prepared.indels, counts, spanning, float(p_ref[best]),
-                                    genotypes[best]))
+                                    genotypes[best], prepared.realigned))
     unique = {}
     for call in calls:
         if chunk.start <= call.pos < chunk.end:
@@ -231,13 +268,19 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
     ``model_path`` (None: the packaged default) and the output is the same as in-process.
     """
     if options.threads <= 1:
+        # one chunk ahead: the model computes chunk i while the reader works on chunk i + 1
         predictor = make_predictor(pipeline, options.timings)
         handles: dict = {}
-        for chunk in chunks:
-            calls = call_chunk(chunk, bam_path, ref_path, predictor, options, depth, handles)
-            if progress:
-                progress(chunk, len(calls))
-            yield calls
+        pending = None
+        for chunk in chunks + [None]:
+            started = None if chunk is None else start_chunk(
+                chunk, bam_path, ref_path, predictor, options, depth, handles)
+            if pending is not None:
+                calls = finish_chunk(pending, options)
+                if progress:
+                    progress(pending.chunk, len(calls))
+                yield calls
+            pending = started
         return
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(options.threads, mp_context=context, initializer=_worker_start,

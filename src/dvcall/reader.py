@@ -58,15 +58,26 @@ class ProjectedReads:
     del_anchor: np.ndarray  # (D,) reference position of the base before the deletion
     del_length: np.ndarray  # (D,)
     del_read: np.ndarray  # (D,)
+    # the reads as sequenced (soft clips and inserted bases included), for local realignment
+    query_codes: np.ndarray | None = None  # (Q,) int8, all reads concatenated
+    query_quals: np.ndarray | None = None  # (Q,) uint8
+    query_start: np.ndarray | None = None  # (R,) index of each read's first base
+    query_length: np.ndarray | None = None  # (R,)
+    # aligned (M/=/X) blocks in read order: read row, first column, first query index, length
+    block_read: np.ndarray | None = None
+    block_col: np.ndarray | None = None
+    block_query: np.ndarray | None = None
+    block_length: np.ndarray | None = None
 
     @property
     def num_reads(self) -> int:
         return len(self.starts)
 
 
-def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names: list[str], max_depth: int):
+def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names, max_depth: int):
     """Deterministic downsampling: keep a read when a hash of its name falls under
-    ``max_depth / depth`` at its start, so mates and reruns make the same choice."""
+    ``max_depth / depth`` at its start, so mates and reruns make the same choice.
+    ``names()`` gives the reads' names (called only when some position is too deep)."""
     if len(starts) == 0:
         return np.ones(0, bool)
     lo = starts.min()
@@ -76,26 +87,34 @@ def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names: list[str], max_d
     depth = np.cumsum(diff)[starts - lo]
     if depth.max() <= max_depth:
         return np.ones(len(starts), bool)
-    hashes = np.array([crc32(n.encode()) for n in names], np.float64) / 2.0**32
+    hashes = np.array([crc32(n.encode()) for n in names()], np.float64) / 2.0**32
     return hashes < max_depth / np.maximum(depth, 1)
 
 
 def fetch_reads(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
                 read_filter: ReadFilter, timings=None) -> ProjectedReads:
     """Fetch and project every usable read overlapping ``[start, end)``."""
+    def names() -> list[str]:  # only needed to downsample, which is rare: a second pass
+        return _fetch(bam, contig, start, end, read_filter, names=True)[-1]
+
     if timings is None:
-        return _project_fetched(*_fetch(bam, contig, start, end, read_filter), read_filter)
+        return _project_fetched(*_fetch(bam, contig, start, end, read_filter), names,
+                                read_filter)
     with timings.stage("read"):
         fetched = _fetch(bam, contig, start, end, read_filter)
     with timings.stage("project"):
-        return _project_fetched(*fetched, read_filter)
+        return _project_fetched(*fetched, names, read_filter)
 
 
-def _fetch(bam, contig, start, end, read_filter):
-    """The pysam part: one pass over the records, keeping the fields the projection needs."""
-    starts, ends, strands, mapqs, names, cigars, seqs, quals = [], [], [], [], [], [], [], []
+def _fetch(bam, contig, start, end, read_filter, names=False):
+    """The pysam part: one pass over the records, keeping only the fields the projection
+    needs (each attribute costs a conversion per read; this loop bounds the reader's speed)."""
+    starts, flags, mapqs, cigars, seqs, quals, read_names = [], [], [], [], [], [], []
+    min_mapq = read_filter.min_mapq
     for read in bam.fetch(contig, max(start, 0), end):
-        if read.flag & SKIP_FLAGS or read.mapping_quality < read_filter.min_mapq:
+        flag = read.flag
+        mapq = read.mapping_quality
+        if flag & SKIP_FLAGS or mapq < min_mapq:
             continue
         cigar = read.cigartuples
         seq = read.query_sequence
@@ -103,35 +122,56 @@ def _fetch(bam, contig, start, end, read_filter):
             continue
         qual = read.query_qualities
         starts.append(read.reference_start)
-        ends.append(read.reference_end)
-        strands.append(read.is_reverse)
-        mapqs.append(read.mapping_quality)
-        names.append(read.query_name)
+        flags.append(flag)
+        mapqs.append(mapq)
         cigars.append(cigar)
         seqs.append(seq)
-        quals.append(bytes(qual) if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
-    return starts, ends, strands, mapqs, names, cigars, seqs, quals
+        quals.append(qual if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
+        if names:
+            read_names.append(read.query_name)
+    return starts, flags, mapqs, cigars, seqs, quals, read_names
 
 
-def _project_fetched(starts, ends, strands, mapqs, names, cigars, seqs, quals,
+def _project_fetched(starts, flags, mapqs, cigars, seqs, quals, _, names,
                      read_filter) -> ProjectedReads:
     starts_a = np.asarray(starts, np.int64)
-    keep = _keep_by_depth(starts_a, np.asarray(ends, np.int64), names, read_filter.max_depth)
+    strands = (np.asarray(flags, np.int64) & 0x10 > 0).astype(np.uint8)
+    mapqs = np.asarray(mapqs, np.uint8)
+    cigar_ops = _flatten_cigars(cigars)
+    spans = _reference_spans(cigar_ops)
+    keep = _keep_by_depth(starts_a, starts_a + spans, names, read_filter.max_depth)
     if not keep.all():
         idx = np.flatnonzero(keep)
-        starts_a = starts_a[idx]
+        starts_a, strands, mapqs = starts_a[idx], strands[idx], mapqs[idx]
         pick = idx.tolist()
-        strands = [strands[i] for i in pick]
-        mapqs = [mapqs[i] for i in pick]
         cigars = [cigars[i] for i in pick]
         seqs = [seqs[i] for i in pick]
         quals = [quals[i] for i in pick]
-    return project(starts_a, cigars, seqs, quals, np.asarray(strands, np.uint8),
-                   np.asarray(mapqs, np.uint8), read_filter.min_baseq)
+        cigar_ops = None
+    return project(starts_a, cigars, seqs, quals, strands, mapqs, read_filter.min_baseq,
+                   cigar_ops)
 
 
-def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes],
-            strand: np.ndarray, mapq: np.ndarray, min_baseq: int = 0) -> ProjectedReads:
+def _flatten_cigars(cigars: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ops, lengths, ops per read) of many reads' CIGAR tuples, concatenated."""
+    n = len(cigars)
+    op_counts = np.fromiter(map(len, cigars), np.int64, n)
+    flat = np.fromiter((x for c in cigars for pair in c for x in pair), np.int64,
+                       2 * int(op_counts.sum())).reshape(-1, 2)
+    return flat[:, 0], flat[:, 1], op_counts
+
+
+def _reference_spans(cigar_ops) -> np.ndarray:
+    """Reference bases each read covers (its aligned end minus its start)."""
+    ops, lens, op_counts = cigar_ops
+    read_of_op = np.repeat(np.arange(len(op_counts)), op_counts)
+    return np.bincount(read_of_op, weights=lens * _REF[ops],
+                       minlength=len(op_counts)).astype(np.int64)
+
+
+def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
+            strand: np.ndarray, mapq: np.ndarray, min_baseq: int = 0,
+            cigar_ops=None) -> ProjectedReads:
     """Vectorised CIGAR projection of many reads onto reference coordinates."""
     n = len(starts)
     if n == 0:
@@ -140,11 +180,10 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
         return ProjectedReads(empty, empty.astype(np.uint8), empty.astype(np.uint8),
                               empty.astype(np.uint8), empty.astype(np.uint8), none, none,
                               none.astype(np.uint8),
-                              none.astype(np.uint8), none, [], none, none, none, none)
-    op_counts = np.fromiter((len(c) for c in cigars), np.int64, n)
-    flat = np.fromiter((x for c in cigars for pair in c for x in pair), np.int64,
-                       2 * int(op_counts.sum())).reshape(-1, 2)
-    ops, lens = flat[:, 0], flat[:, 1]
+                              none.astype(np.uint8), none, [], none, none, none, none,
+                              none.astype(np.int8), none.astype(np.uint8), none, none,
+                              none, none, none, none)
+    ops, lens, op_counts = cigar_ops if cigar_ops is not None else _flatten_cigars(cigars)
     read_of_op = np.repeat(np.arange(n), op_counts)
     op_first = np.cumsum(op_counts) - op_counts  # index of each read's first op
 
@@ -220,6 +259,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
     soft_clips[clip_read, clip_col] = 1
 
     del_ops = np.flatnonzero(is_del & (ref_off > 0))
+    blocks = np.flatnonzero(_ALIGNED[ops])
     return ProjectedReads(
         codes=codes, quality=quality, deletions=deletions, insertions=insertions,
         soft_clips=soft_clips,
@@ -227,4 +267,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list[bytes
         ins_anchor=starts[ins_read] + ins_anchor_col, ins_seq=ins_seq, ins_read=ins_read,
         del_anchor=starts[read_of_op[del_ops]] + ref_off[del_ops] - 1,
         del_length=lens[del_ops], del_read=read_of_op[del_ops],
+        query_codes=all_codes, query_quals=all_quals, query_start=seq_start,
+        query_length=seq_lens, block_read=read_of_op[blocks], block_col=ref_off[blocks],
+        block_query=seq_start[read_of_op[blocks]] + q_off[blocks], block_length=lens[blocks],
     )

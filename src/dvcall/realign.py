@@ -1,0 +1,131 @@
+"""Local realignment at indel candidates: which reads carry which indel allele.
+
+An aligner writes an indel into a read's CIGAR only when enough of the read lies beyond it. A
+read that ends in or just past a repeat gets mismatches or a soft clip instead, so a hom indel
+looks het and a het with few reads looks like noise. Here every read near a candidate indel
+(an allele in at least two reads' CIGARs) is compared, base by base and without gaps, with the
+reference haplotype and with each candidate haplotype, anchored on a base the read aligns
+outside the indel and its repeat. The read supports the haplotype whose mismatching base
+qualities sum clearly lowest; a read that stops inside the repeat supports none.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from dvcall.alleles import IndelEvidence
+from dvcall.reader import BASE_CODE, ProjectedReads
+
+MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CIGARs show it
+MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
+CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
+MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
+QUAL_CAP = 40
+
+
+@dataclass
+class RealignedSupport:
+    """Reads assigned by realignment, at the left-normalised anchor (window coordinates)."""
+
+    alt: np.ndarray  # (L,) reads best explained by one of the anchor's indel alleles
+    ref: np.ndarray  # (L,) reads best explained by the reference there
+    allele_reads: dict[tuple[int, str, str], int]  # (anchor, REF, ALT) -> reads
+
+    def depths(self, anchor: int) -> tuple[int, int] | None:
+        """(reference reads, alt reads) at a realigned anchor, else None."""
+        ref, alt = int(self.ref[anchor]), int(self.alt[anchor])
+        return (ref, alt) if ref + alt else None
+
+
+def _aligned_query_index(reads: ProjectedReads, block_key: np.ndarray, rows: np.ndarray,
+                         position: int) -> np.ndarray:
+    """Index into ``reads.query_codes`` of the base each read in ``rows`` aligns to reference
+    ``position`` (-1 where the read has no aligned base there)."""
+    col = position - reads.starts[rows]
+    key = rows.astype(np.int64) * (1 << 32) + np.maximum(col, 0)
+    i = np.maximum(np.searchsorted(block_key, key, side="right") - 1, 0)
+    ok = ((col >= 0) & (reads.block_read[i] == rows) & (col >= reads.block_col[i])
+          & (col < reads.block_col[i] + reads.block_length[i]))
+    return np.where(ok, reads.block_query[i] + col - reads.block_col[i], -1)
+
+
+def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str,
+                   window_start: int, repeat: np.ndarray) -> RealignedSupport:
+    """Assign the reads around each candidate indel anchor to a haplotype."""
+    length = len(ref_text)
+    alt_reads = np.zeros(length, np.float32)
+    ref_reads = np.zeros(length, np.float32)
+    allele_reads: dict[tuple[int, str, str], int] = {}
+    result = RealignedSupport(alt_reads, ref_reads, allele_reads)
+    if len(evidence.anchor) == 0 or reads.num_reads == 0:
+        return result
+    support = Counter((int(a), *alleles) for a, alleles in zip(evidence.anchor.tolist(),
+                                                              evidence.alleles))
+    by_anchor: dict[int, list] = defaultdict(list)
+    for (anchor, ref, alt), n in support.items():
+        if n >= MIN_CIGAR_READS:
+            by_anchor[anchor].append((n, ref, alt))
+    if not by_anchor:
+        return result
+    ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
+    block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
+    for anchor, alleles in sorted(by_anchor.items()):
+        alleles = sorted(alleles, reverse=True)[:MAX_ALLELES]
+        longest_deletion = max(len(ref) - 1 for _, ref, _ in alleles)
+        end = anchor + 1 + max(int(repeat[anchor]), longest_deletion)  # first base after it
+        lo, hi = anchor - CONTEXT + 1, end + CONTEXT
+        if lo < 0 or hi > length:
+            continue
+        haplotypes = [ref_codes[lo:hi]]
+        shifts = [0]
+        for _, ref, alt in alleles:
+            inserted = BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]
+            haplotypes.append(np.concatenate([ref_codes[lo : anchor + 1], inserted,
+                                              ref_codes[anchor + len(ref) : hi]]))
+            shifts.append(len(alt) - len(ref))
+        counts = _assign(reads, block_key, window_start, anchor, end, lo, hi, haplotypes,
+                         shifts)
+        if counts is None:
+            continue
+        ref_reads[anchor] = counts[0]
+        alt_reads[anchor] = counts[1:].sum()
+        for (_, ref, alt), n in zip(alleles, counts[1:].tolist()):
+            allele_reads[(anchor, ref, alt)] = int(n)
+    return result
+
+
+def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anchor: int,
+            end: int, lo: int, hi: int, haplotypes: list[np.ndarray],
+            shifts: list[int]) -> np.ndarray | None:
+    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``."""
+    rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
+    if len(rows) == 0:
+        return None
+    left = _aligned_query_index(reads, block_key, rows, window_start + anchor)
+    right = _aligned_query_index(reads, block_key, rows, window_start + end)
+    use_left = left >= 0
+    keep = use_left | (right >= 0)
+    rows, left, right, use_left = rows[keep], left[keep], right[keep], use_left[keep]
+    if len(rows) == 0:
+        return None
+    first = reads.query_start[rows]
+    longest = int(reads.query_length[rows].max())
+    k = np.arange(longest)
+    inside = k[None, :] < reads.query_length[rows][:, None]
+    index = np.minimum(first[:, None] + k[None, :], len(reads.query_codes) - 1)
+    bases = np.where(inside, reads.query_codes[index], 4)
+    quals = np.minimum(np.where(inside, reads.query_quals[index], 0), QUAL_CAP).astype(np.int32)
+    anchor_k = np.where(use_left, left, right) - first  # the anchoring base, read coordinates
+    costs = np.zeros((len(rows), len(haplotypes)), np.int64)
+    for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
+        at = np.where(use_left, anchor - lo, end - lo + shift)  # anchor's haplotype index
+        hap_index = (at - anchor_k)[:, None] + k[None, :]
+        valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
+        hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+        mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
+        costs[:, h] = (quals * mismatch).sum(axis=1)
+    order = np.sort(costs, axis=1)
+    decided = order[:, 1] - order[:, 0] >= MIN_MARGIN
+    best = np.argmin(costs, axis=1)[decided]
+    return np.bincount(best, minlength=len(haplotypes))

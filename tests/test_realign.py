@@ -1,0 +1,84 @@
+"""Local realignment: reads that end near an indel count for the haplotype they carry, however
+the aligner wrote them (CIGAR indel, mismatches at the end, soft clip)."""
+
+import numpy as np
+import pysam
+
+from dvcall.alleles import normalize_indels
+from dvcall.chunks import repeat_span
+from dvcall.reader import BASE_CODE, project
+from dvcall.realign import _aligned_query_index, realign_indels
+
+RNG = np.random.default_rng(7)
+LEFT = "".join(RNG.choice(list("ACGT"), 119)) + "A"
+RIGHT = "".join(RNG.choice(list("ACT"), 120))  # no G: the repeat below ends cleanly
+REF = LEFT + "GGGG" + RIGHT  # anchor: the last base of LEFT (window position 119)
+ALT = LEFT + "GGGGGG" + RIGHT  # hom insertion of GG in the G run
+ANCHOR = len(LEFT) - 1
+
+
+def _read(hap: str, start: int, length: int, cigar: list[tuple[int, int]]):
+    return start, cigar, hap[start : start + length], bytes([30] * length)
+
+
+def _reads():
+    reads = [
+        # three reads with the insertion in their CIGAR (placed at the run's end, as bwa may)
+        _read(ALT, 60, 100, [(0, 64), (1, 2), (0, 34)]),
+        _read(ALT, 80, 100, [(0, 44), (1, 2), (0, 54)]),
+        _read(ALT, 90, 100, [(0, 34), (1, 2), (0, 64)]),
+        # alt reads ending just past the run: all M (mismatches at the end) or soft-clipped
+        _read(ALT, 30, 97, [(0, 97)]),
+        _read(ALT, 31, 97, [(0, 94), (4, 3)]),
+        # alt read whose start is soft-clipped up to the run: anchored on its right side
+        (ANCHOR + 1, [(4, 5), (0, 60)], ALT[ANCHOR - 3 : ANCHOR + 62], bytes([30] * 65)),
+        # a reference read that spans everything, and one that ends inside the run
+        _read(REF, 50, 120, [(0, 120)]),
+        _read(REF, 30, 92, [(0, 92)]),
+    ]
+    return reads
+
+
+def test_reads_near_an_insertion_are_assigned_to_the_haplotype_they_carry():
+    reads = _reads()
+    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                        [r[2] for r in reads], [r[3] for r in reads],
+                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+    evidence = normalize_indels(projected, REF, 0)
+    assert {a for a in evidence.anchor.tolist()} == {ANCHOR}
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
+    assert support.depths(ANCHOR) == (1, 6)  # the read ending inside the run counts for none
+    assert support.alt.sum() == 6 and support.ref.sum() == 1
+
+
+def test_single_read_indels_are_not_candidates():
+    reads = _reads()[:1] + _reads()[6:]
+    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                        [r[2] for r in reads], [r[3] for r in reads],
+                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+    evidence = normalize_indels(projected, REF, 0)
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    assert support.allele_reads == {} and support.depths(ANCHOR) is None
+
+
+def test_aligned_query_index_matches_get_aligned_pairs():
+    header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "c", "LN": 10_000}]})
+    reads = _reads()
+    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                        [r[2] for r in reads], [r[3] for r in reads],
+                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+    key = projected.block_read.astype(np.int64) * (1 << 32) + projected.block_col
+    rows = np.arange(len(reads))
+    for position in range(20, 260, 7):
+        got = _aligned_query_index(projected, key, rows, position)
+        for i, (start, cigar, seq, _) in enumerate(reads):
+            seg = pysam.AlignedSegment(header)
+            seg.reference_start, seg.cigartuples, seg.query_sequence = start, cigar, seq
+            pairs = {p: q for q, p in seg.get_aligned_pairs(matches_only=True)}
+            expected = pairs.get(position, -1)
+            if expected >= 0:
+                expected += int(projected.query_start[i])
+            assert got[i] == expected, (i, position)
