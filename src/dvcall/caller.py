@@ -24,6 +24,7 @@ from dvcall.alleles import (
     runs,
     spanning_depth,
 )
+from dvcall.allocator import set_for_child_processes
 from dvcall.chunks import (
     FLANK,
     Chunk,
@@ -282,6 +283,7 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 yield calls
             pending = started
         return
+    set_for_child_processes()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(options.threads, mp_context=context, initializer=_worker_start,
                              initargs=(model_path, bam_path, ref_path, options, depth)) as pool:

@@ -89,8 +89,10 @@ def main() -> None:
 def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                  max_depth, chunk_size, quiet, timings, debug):
     """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
+    from dvcall.allocator import retain_freed_memory
     from dvcall.chunks import InputError
 
+    retain_freed_memory()  # before jax starts its threads and their malloc arenas
     _install_signal_handlers(deferred=True)
     _enable_compilation_cache()
     _quiet_htslib(debug)
