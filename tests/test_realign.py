@@ -1,11 +1,14 @@
 """Local realignment: reads that end near an indel count for the haplotype they carry, however
-the aligner wrote them (CIGAR indel, mismatches at the end, soft clip)."""
+the aligner wrote them (CIGAR indel, mismatches at the end, soft clip); and the repeat spans
+it relies on."""
 
 import numpy as np
 import pysam
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dvcall.alleles import normalize_indels
-from dvcall.chunks import repeat_span
+from dvcall.chunks import MAX_REPEAT_UNIT, repeat_span
 from dvcall.reader import BASE_CODE, project
 from dvcall.realign import _aligned_query_index, realign_indels
 
@@ -82,3 +85,20 @@ def test_aligned_query_index_matches_get_aligned_pairs():
             if expected >= 0:
                 expected += int(projected.query_start[i])
             assert got[i] == expected, (i, position)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=80), st.integers(1, 4))
+def test_repeat_span_matches_a_direct_scan(codes, alphabet):
+    ref = np.array([c % (alphabet + 1) if alphabet < 4 else c for c in codes], np.int8)
+    length = len(ref)
+    expected = np.ones(length, np.int32)
+    for p in range(length):
+        for unit in range(1, MAX_REPEAT_UNIT + 1):
+            j = min(p + 1 + unit, length - 1)
+            run = 0
+            while j < length and j >= unit and ref[j] == ref[j - unit] and ref[j] < 4:
+                run, j = run + 1, j + 1
+            if run:
+                expected[p] = max(expected[p], unit + run)
+    np.testing.assert_array_equal(repeat_span(ref), expected)

@@ -150,10 +150,11 @@ def repeat_span(reference_codes: np.ndarray) -> np.ndarray:
         same = np.zeros(length, bool)
         same[unit:] = (reference_codes[unit:] == reference_codes[:-unit]) & (
             reference_codes[unit:] < 4)
-        # run[j]: how many positions from j on continue the period-`unit` repeat
-        breaks = np.flatnonzero(~same)
-        next_break = breaks[np.minimum(np.searchsorted(breaks, index), len(breaks) - 1)]
-        run = np.where(next_break >= index, next_break - index, length - index)
+        # run[j]: how many positions from j on continue the period-`unit` repeat, from the
+        # next break at or after j (a reversed running minimum: no search per position)
+        next_break = np.where(same, length, index)
+        next_break = np.minimum.accumulate(next_break[::-1])[::-1]
+        run = next_break - index
         after = np.minimum(index + 1 + unit, length - 1)
         extent = unit + run[after]
         span = np.maximum(span, np.where(run[after] >= 1, extent, 1))

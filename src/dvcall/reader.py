@@ -13,6 +13,7 @@ from zlib import crc32
 
 import numpy as np
 import pysam
+from numpy.lib.stride_tricks import sliding_window_view
 
 from dvcall.shapes import width_bucket
 
@@ -227,11 +228,19 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
     rows = np.flatnonzero(simple)
     if len(rows):
         longest = int(seq_lens[rows].max())
-        index = seq_start[rows][:, None] + np.arange(longest)[None, :]
-        inside = np.arange(longest)[None, :] < seq_lens[rows][:, None]
-        index = np.minimum(index, len(all_codes) - 1)
-        codes[rows, :longest] = np.where(inside, all_codes[index], NO_BASE)
-        quality[rows, :longest] = np.where(inside, all_quals[index], 0)
+        # each read's bases are one contiguous slice: gather whole rows of a sliding window
+        # view (a row copy each) instead of indexing every base
+        first = seq_start[rows]
+        row_codes = sliding_window_view(np.concatenate(
+            [all_codes, np.full(longest, NO_BASE, np.int8)]), longest)[first]
+        row_quals = sliding_window_view(np.concatenate(
+            [all_quals, np.zeros(longest, np.uint8)]), longest)[first]
+        if (seq_lens[rows] < longest).any():
+            inside = np.arange(longest)[None, :] < seq_lens[rows][:, None]
+            row_codes = np.where(inside, row_codes, NO_BASE)
+            row_quals = np.where(inside, row_quals, 0)
+        codes[rows, :longest] = row_codes
+        quality[rows, :longest] = row_quals
     read, col, q0, within = expand(_ALIGNED[ops] & ~simple[read_of_op])
     qi = q0 + within
     codes[read, col] = all_codes[qi]
