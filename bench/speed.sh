@@ -41,17 +41,22 @@ def parse(path):
     h, m, s = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", text).groups()
     wall = int(h or 0) * 3600 + int(m) * 60 + float(s)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", text).group(1))
-    return wall, rss / 1024
+    cpu = sum(float(re.search(rf"{kind} time \(seconds\): ([\d.]+)", text).group(1))
+              for kind in ("User", "System"))
+    return wall, rss / 1024, cpu
 rows = {}
 for name in ("dvcall_t1", "dvcall_t2", "bcftools", "freebayes"):
     runs = [parse(work / f"{name}.{i}.time") for i in range(1, repeats + 1)]
-    rows[name] = (statistics.median(w for w, _ in runs), max(r for _, r in runs))
+    rows[name] = (statistics.median(w for w, _, _ in runs), max(r for _, r, _ in runs),
+                  statistics.median(c for _, _, c in runs))
 base = rows["bcftools"][0]
 print(f"{mb:g} Mb, 30x; medians of {repeats}; --threads 2 output identical to --threads 1: {same}")
-print("| caller | wall s | s per Mb | peak RSS MB | wall / bcftools |")
-print("|---|---|---|---|---|")
-for name, (wall, rss) in rows.items():
-    print(f"| {name} | {wall:.1f} | {wall / mb:.2f} | {rss:.0f} | {wall / base:.2f} |")
+print("| caller | wall s | s per Mb | CPU s (user+sys) | CPU s per Mb | peak RSS MB "
+      "| wall / bcftools |")
+print("|---|---|---|---|---|---|---|")
+for name, (wall, rss, cpu) in rows.items():
+    print(f"| {name} | {wall:.1f} | {wall / mb:.2f} | {cpu:.1f} | {cpu / mb:.2f} | {rss:.0f} "
+          f"| {wall / base:.2f} |")
 print(f"\n--threads 2 speed-up over --threads 1: {rows['dvcall_t1'][0] / rows['dvcall_t2'][0]:.2f}x")
 for name in ("dvcall_t1", "dvcall_t2"):
     stages = [json.loads((work / f"{name}.{i}.json").read_text()) for i in range(1, repeats + 1)]

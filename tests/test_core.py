@@ -215,3 +215,15 @@ def test_sparse_predict_equals_dense_apply_at_candidates():
     probs_all, _ = pipeline.predict(data, max_candidates=1)
     np.testing.assert_allclose(np.asarray(probs_all), np.asarray(dense["probabilities"]),
                                atol=1e-5)
+
+
+def test_top_two_equals_a_sort():
+    from dvcall.operators.evidence import _top_two
+
+    values = np.random.default_rng(0).random((500, 4)).astype(np.float32)
+    values[::7, 1] = values[::7, 2]  # ties
+    values[::11] = 0.0
+    largest, second = _top_two(jnp.asarray(values))
+    ordered = np.sort(values, axis=-1)
+    np.testing.assert_array_equal(np.asarray(largest), ordered[:, -1])
+    np.testing.assert_array_equal(np.asarray(second), ordered[:, -2])
