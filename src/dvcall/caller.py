@@ -4,7 +4,7 @@ resolver, yielding sorted calls per chunk."""
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,7 +34,14 @@ from dvcall.chunks import (
     reference_window,
     repeat_span,
 )
-from dvcall.reader import SKIP_FLAGS, ProjectedReads, ReadFilter, fetch_reads
+from dvcall.reader import (
+    SKIP_FLAGS,
+    ProjectedReads,
+    ReadFilter,
+    Records,
+    project_records,
+    read_records,
+)
 from dvcall.realign import RealignedSupport, realign_indels
 from dvcall.timing import Timings
 
@@ -145,20 +152,48 @@ class PreparedChunk:
     realigned: RealignedSupport
 
 
+@dataclass
+class ChunkRecords:
+    """A chunk's reference window and reads as read, before projection."""
+
+    chunk: Chunk
+    span: int
+    ref_text: str
+    ref_codes: np.ndarray
+    records: Records
+
+
+def read_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
+               chunk_size: int, read_filter: ReadFilter,
+               timings: Timings | None = None) -> ChunkRecords:
+    """The file-reading part of a chunk (safe in a reader thread with its own handles)."""
+    timings = timings or Timings()
+    with timings.stage("read"):
+        span = chunk.span(chunk_size)
+        ref_text, ref_codes = reference_window(fasta, chunk, span)
+        records = read_records(bam, chunk.contig, max(chunk.window_start, 0),
+                               min(chunk.window_start + span, chunk.contig_length), read_filter)
+    return ChunkRecords(chunk, span, ref_text, ref_codes, records)
+
+
+def featurise_chunk(records: ChunkRecords, read_filter: ReadFilter, depth: float,
+                    timings: Timings | None = None) -> PreparedChunk | None:
+    """Project and featurise a chunk's reads (None when it has no usable reads)."""
+    timings = timings or Timings()
+    with timings.stage("project"):
+        reads = project_records(records.records, read_filter)
+        if reads.num_reads == 0:
+            return None
+        return _featurise(reads, records.ref_text, records.ref_codes, records.chunk,
+                          records.span, depth)
+
+
 def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
                   chunk_size: int, read_filter: ReadFilter, depth: float,
                   timings: Timings | None = None) -> PreparedChunk | None:
     """Read, project and featurise one chunk (None when it has no usable reads)."""
-    timings = timings or Timings()
-    span = chunk.span(chunk_size)
-    ref_text, ref_codes = reference_window(fasta, chunk, span)
-    reads = fetch_reads(bam, chunk.contig, max(chunk.window_start, 0),
-                        min(chunk.window_start + span, chunk.contig_length), read_filter,
-                        timings)
-    if reads.num_reads == 0:
-        return None
-    with timings.stage("project"):
-        return _featurise(reads, ref_text, ref_codes, chunk, span, depth)
+    return featurise_chunk(read_chunk(bam, fasta, chunk, chunk_size, read_filter, timings),
+                           read_filter, depth, timings)
 
 
 def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
@@ -180,24 +215,37 @@ class PendingChunk:
     outputs: tuple | None  # (class, genotype) probabilities, still on the device
 
 
-def start_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
-                depth: float, handles: dict) -> PendingChunk:
-    """Read and featurise a chunk and queue it on the model (returns before the model ends)."""
+def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptions,
+                handles: dict) -> ChunkRecords:
+    """:func:`read_chunk` on this thread's own handles, with the one-line error."""
     bam, fasta = handles.get("bam"), handles.get("fasta")
     if bam is None:
         bam = handles["bam"] = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
         fasta = handles["fasta"] = pysam.FastaFile(str(ref_path))
     try:
-        prepared = prepare_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter,
-                                 depth, options.timings)
+        return read_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter,
+                          options.timings)
     except (OSError, ValueError) as exc:
         raise InputError(f"{bam_path}: cannot read {chunk.contig}:{chunk.start + 1}-{chunk.end} "
                          f"({exc}); the file is truncated or corrupt, or a CRAM's reference is "
                          "not --ref") from None
+
+
+def _start(records: ChunkRecords, predictor, options: CallOptions, depth: float
+           ) -> PendingChunk:
+    """Featurise read records and queue them on the model (returns before the model ends)."""
+    prepared = featurise_chunk(records, options.read_filter, depth, options.timings)
     if prepared is None:
-        return PendingChunk(chunk, None, None)
+        return PendingChunk(records.chunk, None, None)
     with options.timings.stage("core"):
-        return PendingChunk(chunk, prepared, predictor(prepared.data))
+        return PendingChunk(records.chunk, prepared, predictor(prepared.data))
+
+
+def start_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
+                depth: float, handles: dict) -> PendingChunk:
+    """Read and featurise a chunk and queue it on the model (returns before the model ends)."""
+    return _start(_read_chunk(chunk, bam_path, ref_path, options, handles), predictor, options,
+                  depth)
 
 
 def finish_chunk(pending: PendingChunk, options: CallOptions) -> list[Call]:
@@ -269,19 +317,8 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
     ``model_path`` (None: the packaged default) and the output is the same as in-process.
     """
     if options.threads <= 1:
-        # one chunk ahead: the model computes chunk i while the reader works on chunk i + 1
-        predictor = make_predictor(pipeline, options.timings)
-        handles: dict = {}
-        pending = None
-        for chunk in chunks + [None]:
-            started = None if chunk is None else start_chunk(
-                chunk, bam_path, ref_path, predictor, options, depth, handles)
-            if pending is not None:
-                calls = finish_chunk(pending, options)
-                if progress:
-                    progress(pending.chunk, len(calls))
-                yield calls
-            pending = started
+        yield from _call_in_process(chunks, bam_path, ref_path, pipeline, options, depth,
+                                    progress)
         return
     set_for_child_processes()
     context = multiprocessing.get_context("spawn")
@@ -302,6 +339,44 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
             for future in futures:
                 future.cancel()
             raise
+
+
+READ_AHEAD = 2  # chunks a reader thread may fetch ahead of the one being featurised
+
+
+def _call_in_process(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
+                     options: CallOptions, depth: float, progress) -> Iterator[list[Call]]:
+    """One process, three overlapping stages: a reader thread fetches chunk i + 1 (htslib
+    decompresses without the GIL), this thread featurises chunk i and queues it on the model,
+    and XLA computes it on its own threads while this thread resolves chunk i - 1."""
+    predictor = make_predictor(pipeline, options.timings)
+    reader_handles: dict = {}
+    with ThreadPoolExecutor(1, thread_name_prefix="dvcall-reader") as reader:
+        def read(chunk):
+            return reader.submit(_read_chunk, chunk, bam_path, ref_path, options,
+                                 reader_handles)
+
+        ahead = [read(chunk) for chunk in chunks[:READ_AHEAD]]
+        pending = None
+        try:
+            for i in range(len(chunks) + 1):
+                started = None
+                if i < len(chunks):
+                    records = ahead[i].result()
+                    ahead[i] = None  # let the records go once featurised
+                    if i + READ_AHEAD < len(chunks):
+                        ahead.append(read(chunks[i + READ_AHEAD]))
+                    started = _start(records, predictor, options, depth)
+                if pending is not None:
+                    calls = finish_chunk(pending, options)
+                    if progress:
+                        progress(pending.chunk, len(calls))
+                    yield calls
+                pending = started
+        finally:
+            for future in ahead:
+                if future is not None:
+                    future.cancel()
 
 
 _WORKER: dict = {}

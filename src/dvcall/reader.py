@@ -92,19 +92,49 @@ def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names, max_depth: int):
     return hashes < max_depth / np.maximum(depth, 1)
 
 
-def fetch_reads(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
-                read_filter: ReadFilter, timings=None) -> ProjectedReads:
-    """Fetch and project every usable read overlapping ``[start, end)``."""
+@dataclass
+class Records:
+    """The usable reads of a region as read from the file (downsampled where too deep),
+    before projection. Reading and projecting are separate so a reader thread can fetch the
+    next region (htslib decompresses without the GIL) while this one is projected."""
+
+    starts: np.ndarray  # (R,) int64
+    strand: np.ndarray  # (R,) uint8
+    mapq: np.ndarray  # (R,) uint8
+    cigars: list
+    seqs: list[str]
+    quals: list
+    cigar_ops: tuple  # _flatten_cigars(cigars)
+
+
+def read_records(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
+                 read_filter: ReadFilter) -> Records:
+    """Every usable read overlapping ``[start, end)``, downsampled to ``max_depth``."""
+    starts, flags, mapqs, cigars, seqs, quals, _ = _fetch(bam, contig, start, end, read_filter)
+    starts_a = np.asarray(starts, np.int64)
+    strands = (np.asarray(flags, np.int64) & 0x10 > 0).astype(np.uint8)
+    mapqs = np.asarray(mapqs, np.uint8)
+    cigar_ops = _flatten_cigars(cigars)
+
     def names() -> list[str]:  # only needed to downsample, which is rare: a second pass
         return _fetch(bam, contig, start, end, read_filter, names=True)[-1]
 
-    if timings is None:
-        return _project_fetched(*_fetch(bam, contig, start, end, read_filter), names,
-                                read_filter)
-    with timings.stage("read"):
-        fetched = _fetch(bam, contig, start, end, read_filter)
-    with timings.stage("project"):
-        return _project_fetched(*fetched, names, read_filter)
+    keep = _keep_by_depth(starts_a, starts_a + _reference_spans(cigar_ops), names,
+                          read_filter.max_depth)
+    if not keep.all():
+        idx = np.flatnonzero(keep)
+        starts_a, strands, mapqs = starts_a[idx], strands[idx], mapqs[idx]
+        pick = idx.tolist()
+        cigars = [cigars[i] for i in pick]
+        seqs = [seqs[i] for i in pick]
+        quals = [quals[i] for i in pick]
+        cigar_ops = _flatten_cigars(cigars)
+    return Records(starts_a, strands, mapqs, cigars, seqs, quals, cigar_ops)
+
+
+def project_records(records: Records, read_filter: ReadFilter) -> ProjectedReads:
+    return project(records.starts, records.cigars, records.seqs, records.quals, records.strand,
+                   records.mapq, read_filter.min_baseq, records.cigar_ops)
 
 
 def _fetch(bam, contig, start, end, read_filter, names=False):
@@ -131,26 +161,6 @@ def _fetch(bam, contig, start, end, read_filter, names=False):
         if names:
             read_names.append(read.query_name)
     return starts, flags, mapqs, cigars, seqs, quals, read_names
-
-
-def _project_fetched(starts, flags, mapqs, cigars, seqs, quals, _, names,
-                     read_filter) -> ProjectedReads:
-    starts_a = np.asarray(starts, np.int64)
-    strands = (np.asarray(flags, np.int64) & 0x10 > 0).astype(np.uint8)
-    mapqs = np.asarray(mapqs, np.uint8)
-    cigar_ops = _flatten_cigars(cigars)
-    spans = _reference_spans(cigar_ops)
-    keep = _keep_by_depth(starts_a, starts_a + spans, names, read_filter.max_depth)
-    if not keep.all():
-        idx = np.flatnonzero(keep)
-        starts_a, strands, mapqs = starts_a[idx], strands[idx], mapqs[idx]
-        pick = idx.tolist()
-        cigars = [cigars[i] for i in pick]
-        seqs = [seqs[i] for i in pick]
-        quals = [quals[i] for i in pick]
-        cigar_ops = None
-    return project(starts_a, cigars, seqs, quals, strands, mapqs, read_filter.min_baseq,
-                   cigar_ops)
 
 
 def _flatten_cigars(cigars: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
