@@ -28,4 +28,4 @@ args=()
 for s in a b c d e f; do
   args+=(--bam "$work/$s/reads.bam" --truth "$work/$s/truth.vcf.gz" --ref "$work/$s/ref.fa")
 done
-dvcall train "${args[@]}" --out "$out" --epochs 30 --learning-rate 3e-3 --seed 0
+dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0
