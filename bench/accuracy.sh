@@ -5,16 +5,18 @@
 # The genome is repeat-rich (homopolymers, STRs, a segmental duplication; see dvcall.simulate).
 # Scores: `dvcall evaluate`, genotype-aware F1 (allele-only in brackets), PASS / QUAL >= 20.
 # Needs: bwa, art_illumina, bcftools, freebayes (apt-get install bwa art-nextgen-simulation-tools
-# bcftools freebayes). Usage: bench/accuracy.sh [WORKDIR]
+# bcftools freebayes). Usage: bench/accuracy.sh [WORKDIR] [CONTIG_LENGTHS] [SEED]
 set -euo pipefail
 work="${1:-bench/out/accuracy}"
+contigs="${2:-300000,300000}"
+seed="${3:-9001}"
 mkdir -p "$work"
 dv="${DVCALL:-dvcall}"
 declare -A results
 for cov in 30 15; do
   d="$work/sim$cov"
-  [ -f "$d/reads.bam" ] || python -m dvcall.simulate --out "$d" --contigs 300000,300000 \
-    --coverage "$cov" --seed 9001 --simulator art --indel-rate 5e-4 >/dev/null
+  [ -f "$d/reads.bam" ] || python -m dvcall.simulate --out "$d" --contigs "$contigs" \
+    --coverage "$cov" --seed "$seed" --simulator art --indel-rate 5e-4 >/dev/null
   "$dv" call --bam "$d/reads.bam" --ref "$d/ref.fa" -o "$d/dvcall.vcf.gz" --quiet
   bcftools mpileup -Ou -f "$d/ref.fa" "$d/reads.bam" 2>/dev/null | bcftools call -mv -Oz \
     -o "$d/bcftools.vcf.gz" 2>/dev/null
