@@ -102,3 +102,23 @@ def test_repeat_span_matches_a_direct_scan(codes, alphabet):
             if run:
                 expected[p] = max(expected[p], unit + run)
     np.testing.assert_array_equal(repeat_span(ref), expected)
+
+
+def test_a_read_whose_aligner_misplaced_the_deletion_at_its_start_counts_for_the_deletion():
+    # a hom deletion of TAG after ...TATA (bwa's placement in a simulated set): one read starts
+    # two bases early in the TA repeat, and bwa wrote it as 4M1D... from the wrong offset
+    context = "GCTAAAGTGTATATAGGACCAGGTAAGACCTTCGGA"
+    ref = LEFT[:100] + context + RIGHT[:100]
+    anchor = 100 + 12  # the A before TAG (left-normalised)
+    alt = ref[: anchor + 1] + ref[anchor + 4 :]
+    reads = [_read(alt, s, 60, [(0, anchor + 1 - s), (2, 3), (0, 59 - anchor + s)])
+             for s in (70, 80, 95)]
+    early = anchor - 3  # the read's true start on the alt haplotype
+    reads.append((anchor - 1, [(0, 4), (2, 1), (0, 56)], alt[early : early + 60], bytes([30] * 60)))
+    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                        [r[2] for r in reads], [r[3] for r in reads],
+                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+    evidence = normalize_indels(projected, ref, 0)
+    ref_codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, ref, 0, repeat_span(ref_codes))
+    assert support.depths(anchor) == (0, 4)

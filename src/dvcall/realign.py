@@ -104,9 +104,8 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anc
         return None
     left = _aligned_query_index(reads, block_key, rows, window_start + anchor)
     right = _aligned_query_index(reads, block_key, rows, window_start + end)
-    use_left = left >= 0
-    keep = use_left | (right >= 0)
-    rows, left, right, use_left = rows[keep], left[keep], right[keep], use_left[keep]
+    keep = (left >= 0) | (right >= 0)
+    rows, left, right = rows[keep], left[keep], right[keep]
     if len(rows) == 0:
         return None
     first = reads.query_start[rows]
@@ -116,15 +115,23 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anc
     index = np.minimum(first[:, None] + k[None, :], len(reads.query_codes) - 1)
     bases = np.where(inside, reads.query_codes[index], 4)
     quals = np.minimum(np.where(inside, reads.query_quals[index], 0), QUAL_CAP).astype(np.int32)
-    anchor_k = np.where(use_left, left, right) - first  # the anchoring base, read coordinates
-    costs = np.zeros((len(rows), len(haplotypes)), np.int64)
-    for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
-        at = np.where(use_left, anchor - lo, end - lo + shift)  # anchor's haplotype index
-        hap_index = (at - anchor_k)[:, None] + k[None, :]
-        valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
-        hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
-        mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
-        costs[:, h] = (quals * mismatch).sum(axis=1)
+    # A read is placed on each haplotype twice: by the base its CIGAR aligns to the anchor and
+    # by the one it aligns to the first base after the repeat; each haplotype keeps the better
+    # placement. One placement alone misleads when the aligner put the indel in the wrong
+    # place near the read's end (a read starting 2 bases before a deletion, say).
+    costs = np.full((len(rows), len(haplotypes)), np.iinfo(np.int64).max, np.int64)
+    for aligned, at_ref, after_indel in ((left, anchor - lo, False), (right, end - lo, True)):
+        has = aligned >= 0
+        if not has.any():
+            continue
+        offset = np.where(has, aligned - first, 0)[:, None]  # the anchoring base in the read
+        for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
+            hap_index = at_ref + (shift if after_indel else 0) - offset + k[None, :]
+            valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
+            hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+            mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
+            cost = (quals * mismatch).sum(axis=1)
+            costs[:, h] = np.where(has, np.minimum(costs[:, h], cost), costs[:, h])
     order = np.sort(costs, axis=1)
     decided = order[:, 1] - order[:, 0] >= MIN_MARGIN
     best = np.argmin(costs, axis=1)[decided]
