@@ -3,11 +3,12 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dvcall.operators.evidence import NUM_FEATURES
+from dvcall.operators.evidence import EVIDENCE_KEYS, NUM_FEATURES
 from dvcall.operators.pileup import scatter_codes, scatter_rows
 from dvcall.pipelines import create_variant_calling_pipeline
 from dvcall.shapes import bucket_size, pad_reads
@@ -112,6 +113,38 @@ def test_evidence_outputs_have_documented_shapes():
     assert result["probabilities"].shape == (120, 3)
     assert result["genotype_probabilities"].shape == (120, 3)
     assert np.all(np.isfinite(np.asarray(result["features"])))
+
+
+@pytest.mark.parametrize("key", EVIDENCE_KEYS)
+def test_every_documented_evidence_input_reaches_the_features(key):
+    """A data key the evidence module documents but the pipeline drops is a silent defect
+    (realigned read counts once were, for a whole release): each one must move the features."""
+    pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True)
+    data = evidence_sample()
+    rng = np.random.default_rng(1)
+    data.update(deletion_starts=data["deletions"], soft_clips=data["insertions"],
+                read_mask=np.ones(30, np.float32), expected_depth=np.float32(8.0),
+                repeat_span=np.ones(120, np.int32))
+    assert set(EVIDENCE_KEYS) <= set(data)
+    if key == "deletions":  # integer codes carry deletions themselves; one-hot reads need it
+        data["reads"] = np.eye(5, dtype=np.float32)[np.minimum(data["reads"], 4)][..., :4]
+    value = np.asarray(data[key])
+    changed = dict(data)
+    if key == "reference":
+        changed[key] = (value + 1) % 4
+    elif key == "expected_depth":
+        changed[key] = np.float32(30.0)
+    elif key == "repeat_span":
+        changed[key] = value + rng.integers(0, 5, value.shape).astype(value.dtype)
+    elif key == "read_mask":
+        changed[key] = np.where(np.arange(30) < 20, 1.0, 0.0).astype(np.float32)
+    elif key == "mapping_quality":
+        changed[key] = value / 2
+    else:
+        changed[key] = (rng.random(value.shape) < 0.3).astype(np.float32) * 3
+    a, _, _ = pipeline.apply(data, {}, None)
+    b, _, _ = pipeline.apply(changed, {}, None)
+    assert not np.allclose(np.asarray(a["features"]), np.asarray(b["features"])), key
 
 
 def test_integer_codes_equal_one_hot_reads():

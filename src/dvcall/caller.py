@@ -202,7 +202,7 @@ def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     repeat = repeat_span(ref_codes)
     realigned = realign_indels(reads, indels, ref_text, chunk.window_start, repeat)
     data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts,
-                       repeat, realigned)
+                       repeat)
     return PreparedChunk(reads, ref_text, indels, data, realigned)
 
 

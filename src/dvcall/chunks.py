@@ -163,11 +163,9 @@ def repeat_span(reference_codes: np.ndarray) -> np.ndarray:
 
 def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start: int,
                 expected_depth: float, insertions: np.ndarray,
-                deletion_starts: np.ndarray, repeat: np.ndarray | None = None,
-                realigned=None) -> dict:
+                deletion_starts: np.ndarray, repeat: np.ndarray | None = None) -> dict:
     """The pipeline's data dict for one chunk, padded to bucketed shapes. ``insertions`` and
-    ``deletion_starts`` are the (R, W) flags at left-normalised anchors; ``realigned`` (a
-    :class:`dvcall.realign.RealignedSupport`) the reads realignment gave each indel anchor."""
+    ``deletion_starts`` are the (R, W) flags at left-normalised anchors."""
     rows = bucket_size(reads.num_reads, minimum=64)
     width = reads.codes.shape[1]
     data = {
@@ -185,9 +183,6 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
         "repeat_span": repeat_span(reference_codes) if repeat is None else repeat,
         "expected_depth": np.float32(expected_depth),
     }
-    if realigned is not None:
-        data["realigned_alt"] = realigned.alt
-        data["realigned_ref"] = realigned.ref
     n = reads.num_reads
     data["reads"][:n] = reads.codes
     data["quality"][:n] = reads.quality

@@ -17,8 +17,6 @@ mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
 expected_depth     ()          the sample's mean depth (else: the mean over covered positions)
 repeat_span        (L,)        bases right of a position an indel there can slide (1: none)
-realigned_alt      (L,)        reads that realignment gives an indel allele anchored here
-realigned_ref      (L,)        reads that realignment gives the reference at such an anchor
 =================  ==========  ===========================================================
 
 Missing keys take neutral defaults (no indels, forward strand, MAPQ 60, every read real), so
@@ -30,6 +28,10 @@ import jax.numpy as jnp
 
 from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
 
+# The data keys of the table above: the pipeline hands exactly these to position_features.
+EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
+                 "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
+
 FEATURE_NAMES = (
     "ref_A", "ref_C", "ref_G", "ref_T",
     "pileup_A", "pileup_C", "pileup_G", "pileup_T",
@@ -39,12 +41,11 @@ FEATURE_NAMES = (
     "mean_mapq", "mean_base_weight",
     "alt_forward_fraction", "forward_fraction", "snp_hom_vs_het_llr",
     "spanning_fraction", "indel_spanning_fraction", "indel_hom_vs_het_llr",
-    "log_indel_reads", "realigned_alt_fraction", "realigned_fraction",
-    "realigned_hom_vs_het_llr",
+    "log_indel_reads",
 )
 NUM_FEATURES = len(FEATURE_NAMES)
 # Bumped whenever a feature's meaning changes, so a model trained on other features is refused.
-FEATURE_SET = 5
+FEATURE_SET = 6
 DEFAULT_MAPQ = 60.0
 
 
@@ -200,10 +201,6 @@ def position_features(
     snp_alt = jnp.max(per_code[:, :4] * (1.0 - ref), axis=-1)
     indel_alt = insertions + deletion_starts
     informative = jnp.maximum(spanning, indel_alt)
-    zeros_l = jnp.zeros(length, jnp.float32)
-    realigned_alt = jnp.asarray(data.get("realigned_alt", zeros_l), jnp.float32)
-    realigned_ref = jnp.asarray(data.get("realigned_ref", zeros_l), jnp.float32)
-    realigned = realigned_alt + realigned_ref
     alt_forward = jnp.sum(forward * (1.0 - ref), axis=-1)
     alt_backward = jnp.sum(backward * (1.0 - ref), axis=-1)
     features = jnp.concatenate(
@@ -230,10 +227,7 @@ def position_features(
                     spanning / depth,
                     indel_alt / (informative + COUNT_EPS),
                     hom_vs_het(indel_alt, informative - indel_alt),
-                    jnp.log1p(jnp.maximum(indel_alt, realigned_alt)) / 4.0,
-                    realigned_alt / (realigned + COUNT_EPS),
-                    jnp.minimum(realigned / depth, 2.0),
-                    hom_vs_het(realigned_alt, realigned_ref),
+                    jnp.log1p(indel_alt) / 4.0,
                 ],
                 axis=-1,
             ),
@@ -248,13 +242,11 @@ _ALT = FEATURE_NAMES.index("alt1_fraction")
 _INDEL = [FEATURE_NAMES.index(n) for n in ("deletion_fraction", "insertion_fraction",
                                            "deletion_start_fraction")]
 _CLIP = FEATURE_NAMES.index("soft_clip_fraction")
-_REALIGNED_ALT = FEATURE_NAMES.index("realigned_alt_fraction")
 
 
 def candidate_positions(features: jax.Array) -> jax.Array:
     """``(L,)`` bool: positions with non-reference evidence (a base other than the reference,
-    an indel or a soft clip in at least 5% of the reads, or realigned to an indel), the only
-    ones worth classifying."""
-    indel = jnp.maximum(jnp.max(features[:, _INDEL], axis=-1), features[:, _REALIGNED_ALT])
+    an indel or a soft clip in at least 5% of the reads), the only ones worth classifying."""
+    indel = jnp.max(features[:, _INDEL], axis=-1)
     return ((features[:, _ALT] >= CANDIDATE_FRACTION) | (indel >= CANDIDATE_FRACTION)
             | (features[:, _CLIP] >= 2 * CANDIDATE_FRACTION))

@@ -12,7 +12,12 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from dvcall.operators.evidence import NUM_FEATURES, candidate_positions, position_features
+from dvcall.operators.evidence import (
+    EVIDENCE_KEYS,
+    NUM_FEATURES,
+    candidate_positions,
+    position_features,
+)
 from dvcall.operators.pileup import DifferentiablePileup, PileupConfig
 from dvcall.operators.quality_filter import QualityFilter, QualityFilterConfig
 from dvcall.operators.variant import VariantClassifier, VariantClassifierConfig
@@ -147,7 +152,7 @@ class VariantCallingPipeline(nnx.Module):
             def sample_features(sample, r, c, w, p):
                 return position_features(self.pileup, r, c, w, p, sample, length)
 
-            evidence = {k: data[k] for k in _EVIDENCE_KEYS if data.get(k) is not None}
+            evidence = {k: data[k] for k in EVIDENCE_KEYS if data.get(k) is not None}
             if positions.ndim == 2:
                 pileup, features = jax.vmap(sample_features)(
                     evidence, reads, codes, weights, positions
@@ -202,10 +207,6 @@ class VariantCallingPipeline(nnx.Module):
         if "genotype_probabilities" in result:
             out["genotype_probabilities"] = result["genotype_probabilities"]
         return out
-
-
-_EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
-                  "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
 
 
 def create_variant_calling_pipeline(
