@@ -42,15 +42,25 @@ def _reads():
     return reads
 
 
+def _project(reads):
+    """(start, cigar, sequence, qualities) tuples -> ProjectedReads (forward strand, MAPQ 60)."""
+    return project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                   [r[2] for r in reads], [r[3] for r in reads],
+                   np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+
+
+def _realign(reads, ref):
+    """The caller's steps: project, left-normalise the indels, realign around them."""
+    projected = _project(reads)
+    evidence = normalize_indels(projected, ref, 0)
+    ref_codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    return evidence, realign_indels(projected, evidence, ref, 0, repeat_span(ref_codes))
+
+
 def test_reads_near_an_insertion_are_assigned_to_the_haplotype_they_carry():
     reads = _reads()
-    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
-                        [r[2] for r in reads], [r[3] for r in reads],
-                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
-    evidence = normalize_indels(projected, REF, 0)
+    evidence, support = _realign(reads, REF)
     assert {a for a in evidence.anchor.tolist()} == {ANCHOR}
-    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
-    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
     assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
     assert support.depths(ANCHOR) == (1, 6)  # the read ending inside the run counts for none
     assert support.alt.sum() == 6 and support.ref.sum() == 1
@@ -58,21 +68,14 @@ def test_reads_near_an_insertion_are_assigned_to_the_haplotype_they_carry():
 
 def test_single_read_indels_are_not_candidates():
     reads = _reads()[:1] + _reads()[6:]
-    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
-                        [r[2] for r in reads], [r[3] for r in reads],
-                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
-    evidence = normalize_indels(projected, REF, 0)
-    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
-    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    support = _realign(reads, REF)[1]
     assert support.allele_reads == {} and support.depths(ANCHOR) is None
 
 
 def test_aligned_query_index_matches_get_aligned_pairs():
     header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "c", "LN": 10_000}]})
     reads = _reads()
-    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
-                        [r[2] for r in reads], [r[3] for r in reads],
-                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+    projected = _project(reads)
     key = projected.block_read.astype(np.int64) * (1 << 32) + projected.block_col
     rows = np.arange(len(reads))
     for position in range(20, 260, 7):
@@ -115,10 +118,5 @@ def test_a_read_whose_aligner_misplaced_the_deletion_at_its_start_counts_for_the
              for s in (70, 80, 95)]
     early = anchor - 3  # the read's true start on the alt haplotype
     reads.append((anchor - 1, [(0, 4), (2, 1), (0, 56)], alt[early : early + 60], bytes([30] * 60)))
-    projected = project(np.array([r[0] for r in reads]), [r[1] for r in reads],
-                        [r[2] for r in reads], [r[3] for r in reads],
-                        np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
-    evidence = normalize_indels(projected, ref, 0)
-    ref_codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
-    support = realign_indels(projected, evidence, ref, 0, repeat_span(ref_codes))
+    support = _realign(reads, ref)[1]
     assert support.depths(anchor) == (0, 4)
