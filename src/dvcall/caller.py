@@ -36,11 +36,11 @@ from dvcall.chunks import (
 )
 from dvcall.reader import (
     SKIP_FLAGS,
+    AlignmentSource,
     ProjectedReads,
     ReadFilter,
     Records,
     project_records,
-    read_records,
 )
 from dvcall.realign import RealignedSupport, realign_indels
 from dvcall.timing import Timings
@@ -163,7 +163,7 @@ class ChunkRecords:
     records: Records
 
 
-def read_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
+def read_chunk(source: AlignmentSource, fasta: pysam.FastaFile, chunk: Chunk,
                chunk_size: int, read_filter: ReadFilter,
                timings: Timings | None = None) -> ChunkRecords:
     """The file-reading part of a chunk (safe in a reader thread with its own handles)."""
@@ -171,8 +171,8 @@ def read_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
     with timings.stage("read"):
         span = chunk.span(chunk_size)
         ref_text, ref_codes = reference_window(fasta, chunk, span)
-        records = read_records(bam, chunk.contig, max(chunk.window_start, 0),
-                               min(chunk.window_start + span, chunk.contig_length), read_filter)
+        records = source.records(chunk.contig, chunk.window_start,
+                                 min(chunk.window_start + span, chunk.contig_length), read_filter)
     return ChunkRecords(chunk, span, ref_text, ref_codes, records)
 
 
@@ -188,11 +188,11 @@ def featurise_chunk(records: ChunkRecords, read_filter: ReadFilter, depth: float
                           records.span, depth)
 
 
-def prepare_chunk(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, chunk: Chunk,
+def prepare_chunk(source: AlignmentSource, fasta: pysam.FastaFile, chunk: Chunk,
                   chunk_size: int, read_filter: ReadFilter, depth: float,
                   timings: Timings | None = None) -> PreparedChunk | None:
     """Read, project and featurise one chunk (None when it has no usable reads)."""
-    return featurise_chunk(read_chunk(bam, fasta, chunk, chunk_size, read_filter, timings),
+    return featurise_chunk(read_chunk(source, fasta, chunk, chunk_size, read_filter, timings),
                            read_filter, depth, timings)
 
 
@@ -218,12 +218,13 @@ class PendingChunk:
 def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptions,
                 handles: dict) -> ChunkRecords:
     """:func:`read_chunk` on this thread's own handles, with the one-line error."""
-    bam, fasta = handles.get("bam"), handles.get("fasta")
-    if bam is None:
-        bam = handles["bam"] = pysam.AlignmentFile(str(bam_path), reference_filename=str(ref_path))
-        fasta = handles["fasta"] = pysam.FastaFile(str(ref_path))
     try:
-        return read_chunk(bam, fasta, chunk, options.chunk_size, options.read_filter,
+        source, fasta = handles.get("source"), handles.get("fasta")
+        if source is None:
+            source = handles["source"] = AlignmentSource(pysam.AlignmentFile(
+                str(bam_path), reference_filename=str(ref_path)))
+            fasta = handles["fasta"] = pysam.FastaFile(str(ref_path))
+        return read_chunk(source, fasta, chunk, options.chunk_size, options.read_filter,
                           options.timings)
     except (OSError, ValueError) as exc:
         raise InputError(f"{bam_path}: cannot read {chunk.contig}:{chunk.start + 1}-{chunk.end} "

@@ -15,6 +15,7 @@ import numpy as np
 import pysam
 from numpy.lib.stride_tricks import sliding_window_view
 
+from dvcall.bam_decoder import BamDecoder, DecodedReads, ranges
 from dvcall.shapes import width_bucket
 
 DELETION = 5
@@ -24,6 +25,7 @@ BASE_CODE = np.full(256, 4, dtype=np.int8)  # ASCII -> 0..3 for ACGT (either cas
 for _i, _b in enumerate(b"ACGT"):
     BASE_CODE[_b] = _i
     BASE_CODE[ord(chr(_b).lower())] = _i
+CODE_LETTERS = np.frombuffer(b"ACGTN", np.uint8)  # base code -> letter (N for code 4)
 
 # CIGAR op -> consumes reference / consumes query (M I D N S H P = X)
 _REF = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1], dtype=bool)
@@ -95,54 +97,100 @@ def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names, max_depth: int):
 @dataclass
 class Records:
     """The usable reads of a region as read from the file (downsampled where too deep),
-    before projection. Reading and projecting are separate so a reader thread can fetch the
-    next region (htslib decompresses without the GIL) while this one is projected."""
+    before projection: per-read fields and the concatenated CIGARs, bases and qualities.
+    Reading and projecting are separate so a reader thread can fetch the next region while
+    this one is projected."""
 
     starts: np.ndarray  # (R,) int64
     strand: np.ndarray  # (R,) uint8
     mapq: np.ndarray  # (R,) uint8
-    cigars: list
-    seqs: list[str]
-    quals: list
-    cigar_ops: tuple  # _flatten_cigars(cigars)
+    cigar_ops: tuple  # (ops, lengths, ops per read), all reads' CIGARs concatenated
+    query_codes: np.ndarray  # (Q,) int8 base codes of all reads, concatenated
+    query_quals: np.ndarray  # (Q,) uint8
+    query_lengths: np.ndarray  # (R,) int64
+
+    @property
+    def num_reads(self) -> int:
+        return len(self.starts)
+
+    def take(self, idx: np.ndarray) -> "Records":
+        """The records at rows ``idx`` (sorted)."""
+        ops, lengths, per_read = self.cigar_ops
+        first_op = np.cumsum(per_read) - per_read
+        op_sel = ranges(first_op[idx], per_read[idx])
+        first_base = np.cumsum(self.query_lengths) - self.query_lengths
+        base_sel = ranges(first_base[idx], self.query_lengths[idx])
+        return Records(self.starts[idx], self.strand[idx], self.mapq[idx],
+                       (ops[op_sel], lengths[op_sel], per_read[idx]),
+                       self.query_codes[base_sel], self.query_quals[base_sel],
+                       self.query_lengths[idx])
+
+
+def records_from_lists(starts, cigars: list, seqs: list[str], quals: list, strand,
+                       mapq) -> Records:
+    """Records from per-read Python values (CIGAR tuples, sequence strings, quality bytes)."""
+    n = len(starts)
+    return Records(np.asarray(starts, np.int64), np.asarray(strand, np.uint8),
+                   np.asarray(mapq, np.uint8), _flatten_cigars(cigars),
+                   BASE_CODE[np.frombuffer("".join(seqs).encode(), np.uint8)],
+                   np.frombuffer(b"".join(quals), np.uint8).copy(),
+                   np.fromiter((len(s) for s in seqs), np.int64, n))
+
+
+class AlignmentSource:
+    """One thread's reader of a BAM/CRAM, giving regions as :class:`Records`. A BAM with a
+    ``.bai`` beside it is decoded by :mod:`dvcall.bam_decoder` (no Python object per read);
+    CRAM and the rest go through pysam. Both give the same records."""
+
+    def __init__(self, bam: pysam.AlignmentFile, decode: bool = True):
+        self.bam = bam
+        self.decoder = BamDecoder.open(bam) if decode else None
+
+    def records(self, contig: str, start: int, end: int, read_filter: ReadFilter) -> Records:
+        """Every usable read overlapping ``[start, end)``, downsampled to ``max_depth``."""
+        start = max(start, 0)
+
+        def decode(names: bool = False) -> DecodedReads:
+            decoded = None
+            if self.decoder is not None:
+                decoded = self.decoder.decode(contig, start, end, SKIP_FLAGS,
+                                              read_filter.min_mapq, DEFAULT_BASEQ, names)
+            return decoded if decoded is not None else _fetch(self.bam, contig, start, end,
+                                                              read_filter, names)
+
+        decoded = decode()
+        records = Records(decoded.starts, ((decoded.flags & 0x10) > 0).astype(np.uint8),
+                          decoded.mapq, (decoded.cigar_ops, decoded.cigar_lengths,
+                                         decoded.ops_per_read),
+                          decoded.codes, decoded.quals, decoded.query_lengths)
+        # names are only needed to downsample, which is rare: a second pass
+        keep = _keep_by_depth(records.starts,
+                              records.starts + _reference_spans(records.cigar_ops),
+                              lambda: decode(names=True).names, read_filter.max_depth)
+        return records if keep.all() else records.take(np.flatnonzero(keep))
+
+    def close(self) -> None:
+        if self.decoder is not None:
+            self.decoder.close()
+        self.bam.close()
 
 
 def read_records(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
                  read_filter: ReadFilter) -> Records:
-    """Every usable read overlapping ``[start, end)``, downsampled to ``max_depth``."""
-    starts, flags, mapqs, cigars, seqs, quals, _ = _fetch(bam, contig, start, end, read_filter)
-    starts_a = np.asarray(starts, np.int64)
-    strands = (np.asarray(flags, np.int64) & 0x10 > 0).astype(np.uint8)
-    mapqs = np.asarray(mapqs, np.uint8)
-    cigar_ops = _flatten_cigars(cigars)
-
-    def names() -> list[str]:  # only needed to downsample, which is rare: a second pass
-        return _fetch(bam, contig, start, end, read_filter, names=True)[-1]
-
-    keep = _keep_by_depth(starts_a, starts_a + _reference_spans(cigar_ops), names,
-                          read_filter.max_depth)
-    if not keep.all():
-        idx = np.flatnonzero(keep)
-        starts_a, strands, mapqs = starts_a[idx], strands[idx], mapqs[idx]
-        pick = idx.tolist()
-        cigars = [cigars[i] for i in pick]
-        seqs = [seqs[i] for i in pick]
-        quals = [quals[i] for i in pick]
-        cigar_ops = _flatten_cigars(cigars)
-    return Records(starts_a, strands, mapqs, cigars, seqs, quals, cigar_ops)
+    """Every usable read overlapping ``[start, end)`` through pysam (see AlignmentSource)."""
+    return AlignmentSource(bam, decode=False).records(contig, start, end, read_filter)
 
 
 def project_records(records: Records, read_filter: ReadFilter) -> ProjectedReads:
-    return project(records.starts, records.cigars, records.seqs, records.quals, records.strand,
-                   records.mapq, read_filter.min_baseq, records.cigar_ops)
+    return _project(records, read_filter.min_baseq)
 
 
-def _fetch(bam, contig, start, end, read_filter, names=False):
-    """The pysam part: one pass over the records, keeping only the fields the projection
-    needs (each attribute costs a conversion per read; this loop bounds the reader's speed)."""
+def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
+    """The pysam path: one pass over the records, keeping only the fields the projection
+    needs (each attribute costs a conversion per read)."""
     starts, flags, mapqs, cigars, seqs, quals, read_names = [], [], [], [], [], [], []
     min_mapq = read_filter.min_mapq
-    for read in bam.fetch(contig, max(start, 0), end):
+    for read in bam.fetch(contig, start, end):
         flag = read.flag
         mapq = read.mapping_quality
         if flag & SKIP_FLAGS or mapq < min_mapq:
@@ -160,7 +208,11 @@ def _fetch(bam, contig, start, end, read_filter, names=False):
         quals.append(qual if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
         if names:
             read_names.append(read.query_name)
-    return starts, flags, mapqs, cigars, seqs, quals, read_names
+    records = records_from_lists(starts, cigars, seqs, quals, np.zeros(len(starts)), mapqs)
+    ops, lengths, per_read = records.cigar_ops
+    return DecodedReads(records.starts, np.asarray(flags, np.uint16), records.mapq, ops,
+                        lengths, per_read, records.query_codes, records.query_quals,
+                        records.query_lengths, read_names)
 
 
 def _flatten_cigars(cigars: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -181,10 +233,15 @@ def _reference_spans(cigar_ops) -> np.ndarray:
 
 
 def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
-            strand: np.ndarray, mapq: np.ndarray, min_baseq: int = 0,
-            cigar_ops=None) -> ProjectedReads:
+            strand: np.ndarray, mapq: np.ndarray, min_baseq: int = 0) -> ProjectedReads:
+    """Project reads given as Python values (CIGAR tuples, sequences, quality bytes)."""
+    return _project(records_from_lists(starts, cigars, seqs, quals, strand, mapq), min_baseq)
+
+
+def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
     """Vectorised CIGAR projection of many reads onto reference coordinates."""
-    n = len(starts)
+    n = records.num_reads
+    starts, strand, mapq = records.starts, records.strand, records.mapq
     if n == 0:
         empty = np.zeros((0, 1), np.int8)
         none = np.zeros(0, np.int64)
@@ -194,7 +251,7 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
                               none.astype(np.uint8), none, [], none, none, none, none,
                               none.astype(np.int8), none.astype(np.uint8), none, none,
                               none, none, none, none)
-    ops, lens, op_counts = cigar_ops if cigar_ops is not None else _flatten_cigars(cigars)
+    ops, lens, op_counts = records.cigar_ops
     read_of_op = np.repeat(np.arange(n), op_counts)
     op_first = np.cumsum(op_counts) - op_counts  # index of each read's first op
 
@@ -211,10 +268,10 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
     spans = np.bincount(read_of_op, weights=ref_len, minlength=n).astype(np.int64)
     width = width_bucket(int(spans.max()))
 
-    seq_lens = np.fromiter((len(s) for s in seqs), np.int64, n)
+    seq_lens = records.query_lengths
     seq_start = np.cumsum(seq_lens) - seq_lens
-    all_codes = BASE_CODE[np.frombuffer("".join(seqs).encode(), np.uint8)]
-    all_quals = np.frombuffer(b"".join(quals), np.uint8)
+    all_codes = sequenced_codes = records.query_codes
+    all_quals = records.query_quals
     if min_baseq > 0:
         all_codes = np.where(all_quals < min_baseq, 4, all_codes).astype(np.int8)
 
@@ -267,9 +324,11 @@ def project(starts: np.ndarray, cigars: list, seqs: list[str], quals: list,
     ins_read = read_of_op[ins_ops]
     ins_anchor_col = ref_off[ins_ops] - 1
     insertions[ins_read, ins_anchor_col] = 1
-    seq_blob = "".join(seqs)
     q0 = seq_start[ins_read] + q_off[ins_ops]
-    ins_seq = [seq_blob[a : a + b] for a, b in zip(q0.tolist(), lens[ins_ops].tolist())]
+    ins_lengths = lens[ins_ops]
+    inserted = CODE_LETTERS[sequenced_codes[ranges(q0, ins_lengths)]].tobytes().decode()
+    ends = np.cumsum(ins_lengths).tolist()
+    ins_seq = [inserted[e - k : e] for e, k in zip(ends, ins_lengths.tolist())]
 
     soft_clips = np.zeros((n, width), np.uint8)
     clip_ops = np.flatnonzero(ops == 4)

@@ -25,7 +25,7 @@ from dvcall.labels import chunk_labels, open_truth, valid_positions
 from dvcall.model_io import load_model, load_state_into, save_model, save_state
 from dvcall.operators.evidence import candidate_positions
 from dvcall.pipelines import create_variant_calling_pipeline
-from dvcall.reader import ReadFilter
+from dvcall.reader import AlignmentSource, ReadFilter
 from dvcall.shapes import pad_reads
 from dvcall.utils.training import (
     Trainer,
@@ -59,9 +59,10 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
     if regions is None:
         regions = [Region(c, 0, lengths[c]) for c in bam.references if c in lengths]
     depth = expected_depth(bam)
+    source = AlignmentSource(bam)
     examples = []
     for chunk in plan_chunks(regions, lengths, chunk_size):
-        prepared = prepare_chunk(bam, fasta, chunk, chunk_size, read_filter, depth)
+        prepared = prepare_chunk(source, fasta, chunk, chunk_size, read_filter, depth)
         if prepared is None:
             continue
         classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
