@@ -126,17 +126,19 @@ def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict],
     returns as soon as the work is queued (JAX dispatches asynchronously), so the caller can
     read the next chunk while XLA computes this one; ``np.asarray`` on the results waits."""
     graphdef, state = nnx.split(pipeline)
+    weight_table = jax.jit(lambda s: nnx.merge(graphdef, s).base_weight_table())(state)
 
     @jax.jit
-    def predict(state, data):
+    def predict(state, weight_table, data):
         if timings is not None:
             timings.compiled()  # runs once per trace, i.e. once per shape bucket
         model = nnx.merge(graphdef, state)
         length = data["reference"].shape[0]
-        return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64))
+        return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64),
+                             weight_table=weight_table)
 
     def run(data: dict) -> tuple:
-        return predict(state, data)
+        return predict(state, weight_table, data)
 
     return run
 
