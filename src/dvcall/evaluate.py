@@ -2,8 +2,17 @@
 split multi-allelics, decompose MNPs and complex records into SNPs and indels), then match
 alleles by (contig, POS, REF, ALT), SNPs and indels apart.
 
-Allele-only figures count a call as a true positive when its allele is in the truth; the
-genotype-aware figures also require the same genotype (unphased), as vcfeval does by default.
+Records that do not match one to one are compared again as haplotypes, as vcfeval does: nearby
+variants of both files are grouped into clusters, and a cluster whose calls spell the same
+sequences as its truth variants counts every variant in it as found. Two indels in a repeat can
+describe one haplotype in several ways (``A -> ACAC`` + ``ACAC -> A`` 20 bp on is a shifted
+repeat unit), and no normalisation of single records finds that.
+
+Allele-only figures count a call as a true positive when its alleles are in the truth (each
+variant applied to one haplotype, vcfeval's ``--squash-ploidy``); the genotype-aware figures
+also require the genotypes (unphased: some assignment of the hets to the two haplotypes gives
+the same pair of sequences), as vcfeval does by default. Precision counts calls, recall counts
+truth variants, so a cluster matched as 2 calls against 3 truth records is 2 and 3 TPs.
 """
 
 import json
@@ -58,27 +67,146 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
     regions = read_bed(bed, lengths) if bed else None
     called = _normalized_alleles(calls, ref, regions, pass_only=not all_records)
     expected = _normalized_alleles(truth, ref, regions, pass_only=True)
+    found = {view: _match(called, expected, fasta, genotyped=view == "genotype")
+             for view in ("allele", "genotype")}
     result: dict = {}
     roc = []
     for kind in ("SNP", "INDEL"):
-        def of_kind(d, kind=kind):
-            return {k: v for k, v in d.items()
-                    if (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")}
+        def of_kind(keys, kind=kind):
+            return {k for k in keys if (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")}
         c, t = of_kind(called), of_kind(expected)
-        tp = len(c.keys() & t.keys())
-        gt_tp = sum(1 for k in c.keys() & t.keys() if c[k][0] == t[k][0])
+        figures = {}
+        for view, (call_hits, truth_hits) in found.items():
+            tp_call, tp_truth = len(c & call_hits), len(t & truth_hits)
+            figures[view] = _figures(tp_truth, len(c) - tp_call, len(t) - tp_truth, tp_call)
+        hits = {k: k in found["allele"][0] for k in c}
         roc += [(kind, q, _figures(tp_q, fp_q, len(t) - tp_q))
-                for q, tp_q, fp_q in _qual_sweep(c, t)]
-        result[kind] = _figures(tp, len(c) - tp, len(t) - tp)
+                for q, tp_q, fp_q in _qual_sweep({k: called[k] for k in c}, hits)]
+        result[kind] = figures["allele"]
+        tp = len(c & found["allele"][0])
+        gt_tp = len(c & found["allele"][0] & found["genotype"][0])
         result[kind]["gt_concordance"] = round(gt_tp / tp, 4) if tp else 0.0
-        result[kind]["genotype_aware"] = _figures(gt_tp, len(c) - gt_tp, len(t) - gt_tp)
+        result[kind]["genotype_aware"] = figures["genotype"]
     result["roc"] = roc
     return result
 
 
-def _qual_sweep(called: dict, truth: dict):
-    """(threshold, TP, FP) keeping calls with QUAL >= threshold, for every distinct QUAL."""
-    scored = sorted(((v[1] or 0.0), k in truth) for k, v in called.items())
+CLUSTER_GAP = 10  # variants closer than this (bp between their REF spans) share a cluster
+MAX_LOOSE = 10  # unmatched records per cluster tried in every combination
+MAX_PHASINGS = 1 << 10  # clusters with more hets than this allows stay record by record
+
+
+def _match(called: dict, expected: dict, fasta, genotyped: bool) -> tuple[set, set]:
+    """(call keys, truth keys) that are found: the same record on both sides, or in a
+    cluster, the largest sets of unmatched calls and truth records that spell the same
+    haplotypes (with the cluster's matched records) on both sides, as vcfeval finds."""
+    def same(k):
+        return k in expected and k in called and (
+            not genotyped or called[k][0] == expected[k][0])
+
+    call_hits = {k for k in called if same(k)}
+    truth_hits = {k for k in expected if same(k)}
+    for cluster in _clusters(called, expected):
+        calls = [k for side, k in cluster if side == 0]
+        truths = [k for side, k in cluster if side == 1]
+        loose_calls = [k for k in calls if k not in call_hits]
+        loose_truths = [k for k in truths if k not in truth_hits]
+        if not loose_calls or not loose_truths or \
+                len(loose_calls) + len(loose_truths) > MAX_LOOSE:
+            continue
+        start = min(k[1] for _, k in cluster) - 1
+        end = max(k[1] - 1 + len(k[2]) for _, k in cluster)
+        reference = fasta.fetch(cluster[0][1][0], start, end).upper()
+
+        call_options = _options([k for k in calls if k in call_hits], loose_calls, called,
+                                reference, start, genotyped)
+        truth_options = _options([k for k in truths if k in truth_hits], loose_truths,
+                                 expected, reference, start, genotyped)
+        pairs = [(len(c) + len(t), c, t) for c, c_haps in call_options
+                 for t, t_haps in truth_options if c_haps & t_haps]
+        if pairs:
+            _, best_calls, best_truths = max(pairs, key=lambda p: p[0])
+            call_hits.update(best_calls)
+            truth_hits.update(best_truths)
+    return call_hits, truth_hits
+
+
+def _options(fixed: list, loose: list, genotypes: dict, reference: str, offset: int,
+             genotyped: bool) -> list[tuple[list, set]]:
+    """(subset of ``loose``, the haplotypes it spells with ``fixed``) for every subset that
+    spells any."""
+    return [(subset, haps) for subset in _subsets(loose)
+            if (haps := _haplotypes(fixed + subset, genotypes, reference, offset, genotyped))]
+
+
+def _subsets(keys: list) -> list[list]:
+    """Every non-empty subset of ``keys``."""
+    return [[k for i, k in enumerate(keys) if bits >> i & 1] for bits in range(1, 1 << len(keys))]
+
+
+def _clusters(called: dict, expected: dict):
+    """Groups of (side, key) on one contig whose REF spans lie within CLUSTER_GAP of each
+    other; side 0 = call, 1 = truth. Only groups holding both sides can change anything."""
+    items = sorted([(k[0], k[1], 0, k) for k in called] + [(k[0], k[1], 1, k) for k in expected])
+    group: list = []
+    group_end, contig = -1, None
+    for item_contig, pos, side, key in items:
+        if group and (item_contig != contig or pos > group_end + CLUSTER_GAP):
+            if {s for s, _ in group} == {0, 1}:
+                yield group
+            group = []
+        if not group:
+            contig, group_end = item_contig, -1
+        group.append((side, key))
+        group_end = max(group_end, pos - 1 + len(key[2]))
+    if group and {s for s, _ in group} == {0, 1}:
+        yield group
+
+
+def _haplotypes(keys: list, genotypes: dict, reference: str, offset: int,
+                genotyped: bool) -> set:
+    """Every (unordered) pair of sequences the variants can make over ``reference``: homs
+    on both haplotypes, each het on either (genotype-aware); or the one sequence with every
+    variant applied (allele-only). Variants that overlap on one haplotype make no sequence."""
+    keys = sorted(keys, key=lambda k: (k[1], k[2], k[3]))
+    if not genotyped:
+        sequence = _apply(keys, reference, offset)
+        return set() if sequence is None else {sequence}
+    homs = [k for k in keys if genotypes[k][0] == "hom"]
+    hets = [k for k in keys if genotypes[k][0] != "hom"]
+    if 1 << max(len(hets) - 1, 0) > MAX_PHASINGS:
+        return set()
+    pairs = set()
+    for bits in range(1 << max(len(hets) - 1, 0)):  # the first het on haplotype A: symmetry
+        on_b = [i > 0 and (bits >> (i - 1)) & 1 for i in range(len(hets))]
+        a = _apply(sorted(homs + [h for h, b in zip(hets, on_b) if not b],
+                          key=lambda k: (k[1], k[2], k[3])), reference, offset)
+        b = _apply(sorted(homs + [h for h, b in zip(hets, on_b) if b],
+                          key=lambda k: (k[1], k[2], k[3])), reference, offset)
+        if a is not None and b is not None:
+            pairs.add((a, b) if a <= b else (b, a))
+    return pairs
+
+
+def _apply(keys: list, reference: str, offset: int) -> str | None:
+    """``reference`` (starting at 0-based ``offset``) with the sorted variants applied; None
+    where two of them overlap."""
+    out, at = [], 0
+    for _, pos, ref_allele, alt in keys:
+        start = pos - 1 - offset
+        if start < at:
+            return None
+        out.append(reference[at:start])
+        out.append(alt)
+        at = start + len(ref_allele)
+    out.append(reference[at:])
+    return "".join(out)
+
+
+def _qual_sweep(called: dict, hits: dict):
+    """(threshold, TP, FP) keeping calls with QUAL >= threshold, for every distinct QUAL;
+    ``hits`` says which calls are true."""
+    scored = sorted(((v[1] or 0.0), hits[k]) for k, v in called.items())
     tp, fp = sum(hit for _, hit in scored), sum(not hit for _, hit in scored)
     i = 0
     while i < len(scored):
@@ -97,11 +225,14 @@ def write_roc(result: dict, path: Path) -> None:
     Path(path).write_text("\n".join(lines) + "\n")
 
 
-def _figures(tp: int, fp: int, fn: int) -> dict:
-    precision = tp / (tp + fp) if tp + fp else 0.0
+def _figures(tp: int, fp: int, fn: int, tp_call: int | None = None) -> dict:
+    """Precision from the calls (``tp_call`` of them true, default ``tp``), recall from the
+    truth (``tp`` of its variants found)."""
+    tp_call = tp if tp_call is None else tp_call
+    precision = tp_call / (tp_call + fp) if tp_call + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(precision, 4),
+    return {"tp": tp, "tp_call": tp_call, "fp": fp, "fn": fn, "precision": round(precision, 4),
             "recall": round(recall, 4), "f1": round(f1, 4)}
 
 

@@ -1,0 +1,121 @@
+"""dvcall evaluate: record matching after normalisation, and haplotype matching of clusters."""
+
+import json
+
+import numpy as np
+import pysam
+import pytest
+from click.testing import CliRunner
+
+from dvcall.cli import main
+from dvcall.evaluate import evaluate
+
+# A shifted repeat unit: deleting AC from the first ACAC run and inserting AC into the second
+# spells the same haplotype as inserting TT before the TT and deleting the old TT.
+MOTIF = "GGACACACTTACACGG"
+HAPLOTYPE = "GGACACTTACACACGG"
+FLANK = 200
+# (1-based POS within the motif, REF, ALT), as bcftools norm leaves them
+BY_REPEAT_UNIT = [(2, "GAC", "G"), (10, "T", "TAC")]
+BY_TT = [(6, "C", "CTT"), (8, "CTT", "C")]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    rng = np.random.default_rng(3)
+    flank = lambda: "".join(rng.choice(list("ACGT"), FLANK))  # noqa: E731
+    left, right = flank(), flank()
+    path = tmp_path_factory.mktemp("ref") / "ref.fa"
+    path.write_text(f">c\n{left}{MOTIF}{right}\n")
+    pysam.faidx(str(path))
+    return path
+
+
+def write_vcf(path, records):
+    """records: (POS within the motif, REF, ALT, GT string)."""
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=c,length=%d>" % (2 * FLANK + len(MOTIF)),
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS"]
+    for pos, ref, alt, gt in sorted(records):
+        lines.append(f"c\t{FLANK + pos}\t.\t{ref}\t{alt}\t50\tPASS\t.\tGT\t{gt}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def score(tmp_path, reference, calls, truth):
+    return evaluate(write_vcf(tmp_path / "calls.vcf", calls),
+                    write_vcf(tmp_path / "truth.vcf", truth), reference)
+
+
+def apply(variants):
+    out, at = [], 0
+    for pos, ref, alt in sorted(variants):
+        out += [MOTIF[at : pos - 1], alt]
+        at = pos - 1 + len(ref)
+    return "".join(out) + MOTIF[at:]
+
+
+def test_the_two_descriptions_spell_the_same_haplotype():
+    assert apply(BY_REPEAT_UNIT) == apply(BY_TT) == HAPLOTYPE
+    for pos, ref, _ in BY_REPEAT_UNIT + BY_TT:
+        assert MOTIF[pos - 1 : pos - 1 + len(ref)] == ref
+
+
+def test_identical_records_and_a_genotype_mismatch(tmp_path, reference):
+    truth = [(pos, ref, alt, "1/1") for pos, ref, alt in BY_REPEAT_UNIT]
+    result = score(tmp_path, reference, truth, truth)
+    assert result["INDEL"]["tp"] == 2 and result["INDEL"]["genotype_aware"]["fp"] == 0
+    calls = [(2, "GAC", "G", "0/1"), (10, "T", "TAC", "1/1")]
+    result = score(tmp_path, reference, calls, truth)
+    assert result["INDEL"]["fp"] == result["INDEL"]["fn"] == 0
+    gt = result["INDEL"]["genotype_aware"]
+    assert (gt["tp"], gt["fp"], gt["fn"]) == (1, 1, 1)
+    assert result["INDEL"]["gt_concordance"] == 0.5
+
+
+def test_one_indel_placed_elsewhere_in_its_repeat_matches(tmp_path, reference):
+    # deleting the last AC of the ACACAC run is the same allele as deleting the first
+    result = score(tmp_path, reference, [(6, "CAC", "C", "0/1")], [(2, "GAC", "G", "0/1")])
+    assert result["INDEL"]["genotype_aware"]["f1"] == 1.0
+
+
+@pytest.mark.parametrize("zygosity", ["1/1", "0/1"])
+def test_a_cluster_described_another_way_matches_as_haplotypes(tmp_path, reference, zygosity):
+    truth = [(pos, ref, alt, zygosity) for pos, ref, alt in BY_REPEAT_UNIT]
+    calls = [(pos, ref, alt, zygosity) for pos, ref, alt in BY_TT]
+    result = score(tmp_path, reference, calls, truth)
+    for view in (result["INDEL"], result["INDEL"]["genotype_aware"]):
+        assert (view["tp"], view["tp_call"], view["fp"], view["fn"]) == (2, 2, 0, 0)
+
+
+def test_a_cluster_with_other_genotypes_matches_alleles_only(tmp_path, reference):
+    truth = [(pos, ref, alt, "1/1") for pos, ref, alt in BY_REPEAT_UNIT]
+    calls = [(pos, ref, alt, "0/1") for pos, ref, alt in BY_TT]
+    result = score(tmp_path, reference, calls, truth)
+    assert result["INDEL"]["f1"] == 1.0
+    assert result["INDEL"]["genotype_aware"]["f1"] == 0.0
+
+
+def test_half_of_another_description_is_not_the_cluster(tmp_path, reference):
+    truth = [(pos, ref, alt, "0/1") for pos, ref, alt in BY_REPEAT_UNIT]
+    calls = [(6, "C", "CTT", "0/1")]  # half of the other description: a different sequence
+    result = score(tmp_path, reference, calls, truth)
+    assert result["INDEL"]["tp"] == 0
+    assert (result["INDEL"]["fp"], result["INDEL"]["fn"]) == (1, 2)
+
+
+def test_cli_table_json_and_roc(tmp_path, reference):
+    truth = write_vcf(tmp_path / "truth.vcf", [(p, r, a, "1/1") for p, r, a in BY_REPEAT_UNIT]
+                      + [(15, "G", "T", "0/1")])
+    calls = write_vcf(tmp_path / "calls.vcf", [(p, r, a, "1/1") for p, r, a in BY_TT])
+    out = CliRunner().invoke(main, ["evaluate", "--calls", str(calls), "--truth", str(truth),
+                                    "--ref", str(reference), "--json", str(tmp_path / "r.json"),
+                                    "--roc", str(tmp_path / "roc.tsv")])
+    assert out.exit_code == 0, out.output
+    assert "INDEL" in out.output and "genotype" in out.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["INDEL"]["f1"] == 1.0 and report["SNP"]["fn"] == 1
+    assert set(report["SNP"]) >= {"tp", "fp", "fn", "precision", "recall", "f1",
+                                  "gt_concordance", "genotype_aware"}
+    rows = (tmp_path / "roc.tsv").read_text().splitlines()
+    assert rows[0].startswith("type\tmin_qual") and any(r.startswith("INDEL\t50") for r in rows)
