@@ -33,7 +33,7 @@ def reference(tmp_path_factory):
 
 def write_vcf(path, records):
     """records: (POS within the motif, REF, ALT, GT string)."""
-    lines = ["##fileformat=VCFv4.2", "##contig=<ID=c,length=%d>" % (2 * FLANK + len(MOTIF)),
+    lines = ["##fileformat=VCFv4.2", f"##contig=<ID=c,length={2 * FLANK + len(MOTIF)}>",
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS"]
     for pos, ref, alt, gt in sorted(records):

@@ -120,3 +120,16 @@ def test_a_read_whose_aligner_misplaced_the_deletion_at_its_start_counts_for_the
     reads.append((anchor - 1, [(0, 4), (2, 1), (0, 56)], alt[early : early + 60], bytes([30] * 60)))
     support = _realign(reads, ref)[1]
     assert support.depths(anchor) == (0, 4)
+
+
+def test_genotype_from_realigned_counts_keeps_the_models_variant_probability():
+    from dvcall.alleles import with_read_likelihood
+
+    sure_hom = np.array([0.1, 0.01, 0.89])  # the model leans hom-alt: it sees CIGAR counts
+    for ref_reads, alt_reads, expected in [(0, 9, "hom"), (1, 8, "het"), (1, 12, "hom"),
+                                           (4, 5, "het"), (0, 3, "hom")]:
+        gp = with_read_likelihood(sure_hom, ref_reads, alt_reads)
+        assert gp[0] == sure_hom[0] and np.isclose(gp.sum(), 1.0)
+        assert ("hom" if gp[2] > gp[1] else "het") == expected, (ref_reads, alt_reads)
+    # hundreds of reads do not overflow
+    assert np.isfinite(with_read_likelihood(sure_hom, 0, 2000)).all()
