@@ -349,9 +349,10 @@ READ_AHEAD = 2  # chunks a reader thread may fetch ahead of the one being featur
 
 def _call_in_process(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                      options: CallOptions, depth: float, progress) -> Iterator[list[Call]]:
-    """One process, three overlapping stages: a reader thread fetches chunk i + 1 (htslib
-    decompresses without the GIL), this thread featurises chunk i and queues it on the model,
-    and XLA computes it on its own threads while this thread resolves chunk i - 1."""
+    """One process, three overlapping stages: a reader thread fetches and decodes chunk i + 1
+    (inflating and numpy's large copies run outside the GIL), this thread featurises chunk i
+    and queues it on the model, and XLA computes it on its own threads while this thread
+    resolves chunk i - 1."""
     predictor = make_predictor(pipeline, options.timings)
     reader_handles: dict = {}
     with ThreadPoolExecutor(1, thread_name_prefix="dvcall-reader") as reader:
