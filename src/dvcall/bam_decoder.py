@@ -34,7 +34,9 @@ _NIBBLE = np.full(16, 4, np.int8)
 _NIBBLE[[1, 2, 4, 8]] = [0, 1, 2, 3]
 _BYTE_TO_CODES = np.ascontiguousarray(np.stack(
     [_NIBBLE[np.arange(256) >> 4], _NIBBLE[np.arange(256) & 15]], axis=1)).view("<u2").ravel()
-_REF_OPS = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0], dtype=bool)  # M D N = X
+# CIGAR ops (0-15; 9-15 are not in the spec) that consume reference: M D N = X
+REFERENCE_OPS = np.zeros(16, bool)
+REFERENCE_OPS[[0, 2, 3, 7, 8]] = True
 _CIGAR_IN_TAG = (4, 3)  # ops of the placeholder CIGAR of a read whose CIGAR sits in a CG tag
 
 
@@ -166,8 +168,9 @@ class BamDecoder:
                                  f"inflate: {exc}") from None
             at += size
         data = b"".join(parts)
-        return data[skip : len(data) - len(parts[-1]) + last_within] if last_within else \
-            data[skip:]
+        # the last block read holds only ``last_within`` bytes of the range
+        end = len(data) - len(parts[-1]) + last_within if last_within else len(data)
+        return data[skip:end]
 
     def decode(self, contig: str, start: int, end: int, skip_flags: int, min_mapq: int,
                default_quality: int, names: bool = False) -> DecodedReads | None:
@@ -203,7 +206,7 @@ class BamDecoder:
         words = raw[ranges(cigar_at, 4 * n_cigar)].view("<u4").astype(np.int64)
         ops, lengths = words & 0xF, words >> 4
         read_of_op = np.repeat(np.arange(len(idx)), n_cigar)
-        span = np.bincount(read_of_op, weights=lengths * _REF_OPS[ops],
+        span = np.bincount(read_of_op, weights=lengths * REFERENCE_OPS[ops],
                            minlength=len(idx)).astype(np.int64)
         first_op = np.cumsum(n_cigar) - n_cigar
         if len(idx) and ((n_cigar == 2) & (ops[first_op] == _CIGAR_IN_TAG[0])

@@ -126,7 +126,7 @@ def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict],
     returns as soon as the work is queued (JAX dispatches asynchronously), so the caller can
     read the next chunk while XLA computes this one; ``np.asarray`` on the results waits."""
     graphdef, state = nnx.split(pipeline)
-    weight_table = jax.jit(lambda s: nnx.merge(graphdef, s).base_weight_table())(state)
+    weight_table = pipeline.base_weight_table()  # an input of predict, see its docstring
 
     @jax.jit
     def predict(state, weight_table, data):

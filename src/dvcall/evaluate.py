@@ -172,17 +172,15 @@ def _haplotypes(keys: list, genotypes: dict, reference: str, offset: int,
     if not genotyped:
         sequence = _apply(keys, reference, offset)
         return set() if sequence is None else {sequence}
-    homs = [k for k in keys if genotypes[k][0] == "hom"]
-    hets = [k for k in keys if genotypes[k][0] != "hom"]
+    hets = [i for i, k in enumerate(keys) if genotypes[k][0] != "hom"]
     if 1 << max(len(hets) - 1, 0) > MAX_PHASINGS:
         return set()
     pairs = set()
     for bits in range(1 << max(len(hets) - 1, 0)):  # the first het on haplotype A: symmetry
-        on_b = [i > 0 and (bits >> (i - 1)) & 1 for i in range(len(hets))]
-        a = _apply(sorted(homs + [h for h, b in zip(hets, on_b) if not b],
-                          key=lambda k: (k[1], k[2], k[3])), reference, offset)
-        b = _apply(sorted(homs + [h for h, b in zip(hets, on_b) if b],
-                          key=lambda k: (k[1], k[2], k[3])), reference, offset)
+        on_b = {i for n, i in enumerate(hets[1:]) if bits >> n & 1}
+        on_a = set(hets) - on_b
+        a = _apply([k for i, k in enumerate(keys) if i not in on_b], reference, offset)
+        b = _apply([k for i, k in enumerate(keys) if i not in on_a], reference, offset)
         if a is not None and b is not None:
             pairs.add((a, b) if a <= b else (b, a))
     return pairs

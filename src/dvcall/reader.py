@@ -15,7 +15,7 @@ import numpy as np
 import pysam
 from numpy.lib.stride_tricks import sliding_window_view
 
-from dvcall.bam_decoder import BamDecoder, DecodedReads, ranges
+from dvcall.bam_decoder import REFERENCE_OPS, BamDecoder, DecodedReads, ranges
 from dvcall.shapes import width_bucket
 
 DELETION = 5
@@ -27,10 +27,13 @@ for _i, _b in enumerate(b"ACGT"):
     BASE_CODE[ord(chr(_b).lower())] = _i
 CODE_LETTERS = np.frombuffer(b"ACGTN", np.uint8)  # base code -> letter (N for code 4)
 
-# CIGAR op -> consumes reference / consumes query (M I D N S H P = X)
-_REF = np.array([1, 0, 1, 1, 0, 0, 0, 1, 1], dtype=bool)
-_QUERY = np.array([1, 1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)
-_ALIGNED = np.array([1, 0, 0, 0, 0, 0, 0, 1, 1], dtype=bool)
+# CIGAR op (M I D N S H P = X, then ops the spec does not define) -> consumes reference /
+# consumes query / aligns a base
+_REF = REFERENCE_OPS
+_QUERY = np.zeros(16, bool)
+_QUERY[[0, 1, 4, 7, 8]] = True
+_ALIGNED = np.zeros(16, bool)
+_ALIGNED[[0, 7, 8]] = True
 SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800  # unmapped, secondary, QC-fail, dup, supp.
 
 
@@ -173,12 +176,6 @@ class AlignmentSource:
         if self.decoder is not None:
             self.decoder.close()
         self.bam.close()
-
-
-def read_records(bam: pysam.AlignmentFile, contig: str, start: int, end: int,
-                 read_filter: ReadFilter) -> Records:
-    """Every usable read overlapping ``[start, end)`` through pysam (see AlignmentSource)."""
-    return AlignmentSource(bam, decode=False).records(contig, start, end, read_filter)
 
 
 def project_records(records: Records, read_filter: ReadFilter) -> ProjectedReads:
