@@ -229,7 +229,8 @@ def test_random_reads_conserve_mass_and_give_finite_outputs(num_reads, width, se
 _EVIDENCE_PIPELINE = create_variant_calling_pipeline(use_evidence=True, num_genotypes=3)
 
 
-def test_sparse_predict_equals_dense_apply_at_candidates():
+def test_sparse_predict_equals_dense_apply_at_candidates(monkeypatch):
+    import dvcall.pipelines.variant_calling as variant_calling
     from dvcall.operators.evidence import candidate_positions
 
     pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True,
@@ -238,12 +239,17 @@ def test_sparse_predict_equals_dense_apply_at_candidates():
     dense, _, _ = pipeline.apply(data, {}, None)
     candidates = np.asarray(candidate_positions(dense["features"]))
     assert 0 < candidates.sum() < 120
-    probs, genotypes = pipeline.predict(data, max_candidates=120)
-    np.testing.assert_allclose(np.asarray(probs)[candidates],
-                               np.asarray(dense["probabilities"])[candidates], atol=1e-5)
-    np.testing.assert_allclose(np.asarray(genotypes)[candidates],
-                               np.asarray(dense["genotype_probabilities"])[candidates], atol=1e-5)
-    assert np.all(np.asarray(probs)[~candidates, 0] == 1.0)
+    count = int(candidates.sum())
+    # the candidates fill a small tier exactly; overflow it into the next; no small tier
+    for tiers in ((count,), (count - 1, count + 5), ()):
+        monkeypatch.setattr(variant_calling, "CANDIDATE_TIERS", tiers)
+        probs, genotypes = pipeline.predict(data, max_candidates=120)
+        np.testing.assert_allclose(np.asarray(probs)[candidates],
+                                   np.asarray(dense["probabilities"])[candidates], atol=1e-5)
+        np.testing.assert_allclose(np.asarray(genotypes)[candidates],
+                                   np.asarray(dense["genotype_probabilities"])[candidates],
+                                   atol=1e-5)
+        assert np.all(np.asarray(probs)[~candidates, 0] == 1.0)
     # too many candidates for the sparse path: every position is classified
     probs_all, _ = pipeline.predict(data, max_candidates=1)
     np.testing.assert_allclose(np.asarray(probs_all), np.asarray(dense["probabilities"]),
