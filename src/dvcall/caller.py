@@ -4,7 +4,7 @@ resolver, yielding sorted calls per chunk."""
 import multiprocessing
 import signal
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +50,7 @@ from dvcall.timing import Timings
 EMIT_P_REF = 0.8
 PASS_QUAL = -10.0 * float(np.log10(0.5))
 MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
+MAX_CHUNKS_AHEAD = 4  # per thread: how far past the chunk due this process may work
 
 
 @dataclass
@@ -122,9 +123,7 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
 
 
 def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict], tuple]:
-    """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk. It
-    returns as soon as the work is queued (JAX dispatches asynchronously), so the caller can
-    read the next chunk while XLA computes this one; ``np.asarray`` on the results waits."""
+    """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk."""
     graphdef, state = nnx.split(pipeline)
     weight_table = pipeline.base_weight_table()  # an input of predict, see its docstring
 
@@ -168,7 +167,7 @@ class ChunkRecords:
 def read_chunk(source: AlignmentSource, fasta: pysam.FastaFile, chunk: Chunk,
                chunk_size: int, read_filter: ReadFilter,
                timings: Timings | None = None) -> ChunkRecords:
-    """The file-reading part of a chunk (safe in a reader thread with its own handles)."""
+    """The file-reading part of a chunk."""
     timings = timings or Timings()
     with timings.stage("read"):
         span = chunk.span(chunk_size)
@@ -208,18 +207,9 @@ def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     return PreparedChunk(reads, ref_text, indels, data, realigned)
 
 
-@dataclass
-class PendingChunk:
-    """A chunk whose model outputs are being computed."""
-
-    chunk: Chunk
-    prepared: PreparedChunk | None
-    outputs: tuple | None  # (class, genotype) probabilities, still on the device
-
-
 def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptions,
                 handles: dict) -> ChunkRecords:
-    """:func:`read_chunk` on this thread's own handles, with the one-line error."""
+    """:func:`read_chunk` on this process's own handles, with the one-line error."""
     try:
         source, fasta = handles.get("source"), handles.get("fasta")
         if source is None:
@@ -234,38 +224,17 @@ def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptio
                          "not --ref") from None
 
 
-def _start(records: ChunkRecords, predictor, options: CallOptions, depth: float
-           ) -> PendingChunk:
-    """Featurise read records and queue them on the model (returns before the model ends)."""
-    prepared = featurise_chunk(records, options.read_filter, depth, options.timings)
-    if prepared is None:
-        return PendingChunk(records.chunk, None, None)
-    with options.timings.stage("core"):
-        return PendingChunk(records.chunk, prepared, predictor(prepared.data))
-
-
-def start_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
-                depth: float, handles: dict) -> PendingChunk:
-    """Read and featurise a chunk and queue it on the model (returns before the model ends)."""
-    return _start(_read_chunk(chunk, bam_path, ref_path, options, handles), predictor, options,
-                  depth)
-
-
-def finish_chunk(pending: PendingChunk, options: CallOptions) -> list[Call]:
-    """All calls with POS inside the chunk, sorted (waits for the model's outputs)."""
-    if pending.prepared is None:
-        return []
-    with options.timings.stage("core"):
-        probs, genotypes = (np.asarray(x) for x in pending.outputs)
-    with options.timings.stage("resolve"):
-        return _resolve(pending.chunk, pending.prepared, probs, genotypes)
-
-
 def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
                depth: float, handles: dict) -> list[Call]:
     """All calls with POS inside the chunk, sorted."""
-    return finish_chunk(start_chunk(chunk, bam_path, ref_path, predictor, options, depth,
-                                    handles), options)
+    records = _read_chunk(chunk, bam_path, ref_path, options, handles)
+    prepared = featurise_chunk(records, options.read_filter, depth, options.timings)
+    if prepared is None:
+        return []
+    with options.timings.stage("core"):
+        probs, genotypes = (np.asarray(x) for x in predictor(prepared.data))
+    with options.timings.stage("resolve"):
+        return _resolve(chunk, prepared, probs, genotypes)
 
 
 def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
@@ -315,72 +284,62 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 model_path: Path | None = None) -> Iterator[list[Call]]:
     """Yield each chunk's calls in chunk order.
 
-    With ``options.threads > 1`` chunks run in that many worker processes (pysam and numpy
-    hold the GIL, so threads would not scale); each worker loads the model from
-    ``model_path`` (None: the packaged default) and the output is the same as in-process.
+    With ``options.threads == N > 1`` this process and N - 1 worker processes call chunks, one
+    core each (pysam and numpy hold the GIL, so threads would not scale). Each worker loads the
+    model from ``model_path`` (None: the packaged default); the output is the same as with one
+    process. This process takes the next chunk itself whenever the one due is not back yet, so
+    it works while the workers start (importing JAX and loading the model take seconds).
     """
+    predictor = make_predictor(pipeline, options.timings)
+    handles: dict = {}
+
+    def here(chunk: Chunk) -> list[Call]:
+        return call_chunk(chunk, bam_path, ref_path, predictor, options, depth, handles)
+
     if options.threads <= 1:
-        yield from _call_in_process(chunks, bam_path, ref_path, pipeline, options, depth,
-                                    progress)
+        for chunk in chunks:
+            calls = here(chunk)
+            if progress:
+                progress(chunk, len(calls))
+            yield calls
         return
     set_for_child_processes()
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(options.threads, mp_context=context, initializer=_worker_start,
+    workers = options.threads - 1
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
                              initargs=(model_path, bam_path, ref_path, options, depth)) as pool:
-        window = options.threads * 2
-        futures = [pool.submit(_worker_call, c) for c in chunks[:window]]
+        done: dict[int, list[Call] | Future] = {}  # by chunk index, until yielded
+        given = 0  # chunks [0, given) are done here or handed to a worker
         try:
             for i, chunk in enumerate(chunks):
-                calls, seconds, compilations = futures[i].result()
-                options.timings.add(seconds, compilations)
-                if i + window < len(chunks):
-                    futures.append(pool.submit(_worker_call, chunks[i + window]))
+                while True:
+                    busy = sum(1 for r in done.values() if isinstance(r, Future)
+                               and not r.done())
+                    while busy < 2 * workers and given < len(chunks):
+                        done[given] = pool.submit(_worker_call, chunks[given])
+                        given, busy = given + 1, busy + 1
+                    due = done.get(i)
+                    if due is None:  # every earlier chunk is out: this one is ours
+                        done[i], given = here(chunk), given + 1
+                    elif (isinstance(due, Future) and not due.done() and given < len(chunks)
+                          and given - i < MAX_CHUNKS_AHEAD * options.threads):
+                        done[given], given = here(chunks[given]), given + 1
+                        continue
+                    break
+                result = done.pop(i)
+                if isinstance(result, Future):
+                    calls, seconds, compilations = result.result()
+                    options.timings.add(seconds, compilations)
+                else:
+                    calls = result
                 if progress:
                     progress(chunk, len(calls))
                 yield calls
         except BaseException:
-            for future in futures:
-                future.cancel()
+            for result in done.values():
+                if isinstance(result, Future):
+                    result.cancel()
             raise
-
-
-READ_AHEAD = 2  # chunks a reader thread may fetch ahead of the one being featurised
-
-
-def _call_in_process(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
-                     options: CallOptions, depth: float, progress) -> Iterator[list[Call]]:
-    """One process, three overlapping stages: a reader thread fetches and decodes chunk i + 1
-    (inflating and numpy's large copies run outside the GIL), this thread featurises chunk i
-    and queues it on the model, and XLA computes it on its own threads while this thread
-    resolves chunk i - 1."""
-    predictor = make_predictor(pipeline, options.timings)
-    reader_handles: dict = {}
-    with ThreadPoolExecutor(1, thread_name_prefix="dvcall-reader") as reader:
-        def read(chunk):
-            return reader.submit(_read_chunk, chunk, bam_path, ref_path, options,
-                                 reader_handles)
-
-        ahead = [read(chunk) for chunk in chunks[:READ_AHEAD]]
-        pending = None
-        try:
-            for i in range(len(chunks) + 1):
-                started = None
-                if i < len(chunks):
-                    records = ahead[i].result()
-                    ahead[i] = None  # let the records go once featurised
-                    if i + READ_AHEAD < len(chunks):
-                        ahead.append(read(chunks[i + READ_AHEAD]))
-                    started = _start(records, predictor, options, depth)
-                if pending is not None:
-                    calls = finish_chunk(pending, options)
-                    if progress:
-                        progress(pending.chunk, len(calls))
-                    yield calls
-                pending = started
-        finally:
-            for future in ahead:
-                if future is not None:
-                    future.cancel()
 
 
 _WORKER: dict = {}

@@ -77,7 +77,8 @@ def main() -> None:
 @click.option("--regions", "bed", type=click.Path(path_type=Path), help="BED of regions")
 @click.option("--model", type=click.Path(path_type=Path), help="model file (default: packaged)")
 @click.option("--sample", help="sample name (default: @RG SM of the BAM)")
-@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256))
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256),
+              help="cores to use: N processes of one core each")
 @click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
 @click.option("--min-baseq", default=0, show_default=True, type=click.IntRange(0, 93))
 @click.option("--max-depth", default=1000, show_default=True, type=click.IntRange(1))
@@ -89,10 +90,11 @@ def main() -> None:
 def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                  max_depth, chunk_size, quiet, timings, debug):
     """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
-    from dvcall.allocator import retain_freed_memory
+    from dvcall.allocator import hold_to_one_core_per_process, retain_freed_memory
     from dvcall.chunks import InputError
 
     retain_freed_memory()  # before jax starts its threads and their malloc arenas
+    hold_to_one_core_per_process(threads)  # before jax starts its backend
     _install_signal_handlers(deferred=True)
     _enable_compilation_cache()
     _quiet_htslib(debug)
