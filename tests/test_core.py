@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from dvcall.operators.evidence import EVIDENCE_KEYS, NUM_FEATURES
 from dvcall.operators.pileup import scatter_codes, scatter_rows
 from dvcall.pipelines import create_variant_calling_pipeline
-from dvcall.shapes import bucket_size, pad_reads
+from dvcall.shapes import bucket_size, pack_read_flags, pad_reads
 from dvcall.utils.training import (
     Trainer,
     TrainingConfig,
@@ -125,7 +125,11 @@ def test_every_documented_evidence_input_reaches_the_features(key):
     data.update(deletion_starts=data["deletions"], soft_clips=data["insertions"],
                 read_mask=np.ones(30, np.float32), expected_depth=np.float32(8.0),
                 repeat_span=np.ones(120, np.int32))
+    data["read_flags"] = None  # the packed form, when given, stands for the three flag arrays
     assert set(EVIDENCE_KEYS) <= set(data)
+    if key == "read_flags":
+        data["read_flags"] = pack_read_flags(data["insertions"], data["deletion_starts"],
+                                             data["soft_clips"])
     if key == "deletions":  # integer codes carry deletions themselves; one-hot reads need it
         data["reads"] = np.eye(5, dtype=np.float32)[np.minimum(data["reads"], 4)][..., :4]
     value = np.asarray(data[key])
@@ -140,11 +144,28 @@ def test_every_documented_evidence_input_reaches_the_features(key):
         changed[key] = np.where(np.arange(30) < 20, 1.0, 0.0).astype(np.float32)
     elif key == "mapping_quality":
         changed[key] = value / 2
+    elif key == "read_flags":
+        changed[key] = value ^ (rng.random(value.shape) < 0.3).astype(np.uint8) * 4
     else:
         changed[key] = (rng.random(value.shape) < 0.3).astype(np.float32) * 3
     a, _, _ = pipeline.apply(data, {}, None)
     b, _, _ = pipeline.apply(changed, {}, None)
     assert not np.allclose(np.asarray(a["features"]), np.asarray(b["features"])), key
+
+
+def test_packed_read_flags_equal_the_three_flag_arrays():
+    pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True)
+    data = evidence_sample()
+    rng = np.random.default_rng(2)
+    data["deletion_starts"] = (rng.random(data["insertions"].shape) < 0.05).astype(np.uint8)
+    data["soft_clips"] = (rng.random(data["insertions"].shape) < 0.05).astype(np.float32)
+    packed = {k: v for k, v in data.items()
+              if k not in ("insertions", "deletion_starts", "soft_clips")}
+    packed["read_flags"] = pack_read_flags(data["insertions"], data["deletion_starts"],
+                                           data["soft_clips"])
+    a, _, _ = pipeline.apply(data, {}, None)
+    b, _, _ = pipeline.apply(packed, {}, None)
+    np.testing.assert_array_equal(np.asarray(a["features"]), np.asarray(b["features"]))
 
 
 def test_integer_codes_equal_one_hot_reads():

@@ -3,19 +3,23 @@ keeping freed memory in the process.
 
 Freed memory: every chunk allocates and frees the same few-MB arrays,
 and glibc's default returns each to the kernel (mmap/munmap), so the next chunk page-faults all
-of it again. On a 30x BAM that was ~2.8 million faults and ~6 s of system time per 10 Mb."""
+of it again. On a 30x BAM that was ~2.8 million faults and ~6 s of system time per 10 Mb.
+Every thread shares the main heap (one arena): XLA's thread otherwise gets an arena of 64 MB
+heaps, and glibc unmaps such a heap whenever it empties, whatever the thresholds -- whether a
+chunk's buffers crossed a heap boundary decided between 0.5 and 1.9 s of system time per 2 Mb
+(90 k or 530 k page faults) on changes as small as one input array fewer."""
 
 import ctypes
 import ctypes.util
 import os
 
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
 _MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # glibc's upper limit on 64-bit
 
 
 def retain_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds and grow the heap in 256 MB steps (a no-op
-    elsewhere). Returns True when set."""
+    """Raise glibc's mmap and trim thresholds, grow the heap in 256 MB steps and keep every
+    thread on the main heap (a no-op elsewhere). Returns True when set."""
     name = ctypes.util.find_library("c")
     if not name:
         return False
@@ -26,7 +30,8 @@ def retain_freed_memory() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_MAX)
-                and mallopt(_M_TRIM_THRESHOLD, 1 << 30) and mallopt(_M_TOP_PAD, 256 << 20))
+                and mallopt(_M_TRIM_THRESHOLD, 1 << 30) and mallopt(_M_TOP_PAD, 256 << 20)
+                and mallopt(_M_ARENA_MAX, 1))
 
 
 def set_for_child_processes() -> None:
@@ -35,6 +40,7 @@ def set_for_child_processes() -> None:
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(_MMAP_THRESHOLD_MAX))
     os.environ.setdefault("MALLOC_TRIM_THRESHOLD_", str(1 << 30))
     os.environ.setdefault("MALLOC_TOP_PAD_", str(256 << 20))
+    os.environ.setdefault("MALLOC_ARENA_MAX", "1")
 
 
 def hold_to_one_core_per_process(workers: int) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pysam
 
 from dvcall.reader import BASE_CODE, ProjectedReads
-from dvcall.shapes import bucket_size
+from dvcall.shapes import bucket_size, pack_read_flags
 
 DEFAULT_CHUNK = 50_000
 FLANK = 300  # >= read span + classifier window: reads and features at the edges are complete
@@ -165,16 +165,14 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
                 expected_depth: float, insertions: np.ndarray,
                 deletion_starts: np.ndarray, repeat: np.ndarray | None = None) -> dict:
     """The pipeline's data dict for one chunk, padded to bucketed shapes. ``insertions`` and
-    ``deletion_starts`` are the (R, W) flags at left-normalised anchors."""
+    ``deletion_starts`` are the (R, W) flags at left-normalised anchors; they go in packed
+    with the soft clips as ``read_flags``, and deletions need no array (the codes hold them)."""
     rows = bucket_size(reads.num_reads, minimum=64)
     width = reads.codes.shape[1]
     data = {
         "reads": np.full((rows, width), 6, np.int8),
         "quality": np.zeros((rows, width), np.uint8),
-        "deletions": np.zeros((rows, width), np.uint8),
-        "insertions": np.zeros((rows, width), np.uint8),
-        "deletion_starts": np.zeros((rows, width), np.uint8),
-        "soft_clips": np.zeros((rows, width), np.uint8),
+        "read_flags": np.zeros((rows, width), np.uint8),
         "positions": np.zeros(rows, np.int32),
         "strand": np.zeros(rows, np.float32),
         "mapping_quality": np.zeros(rows, np.float32),
@@ -186,10 +184,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     n = reads.num_reads
     data["reads"][:n] = reads.codes
     data["quality"][:n] = reads.quality
-    data["deletions"][:n] = reads.deletions
-    data["insertions"][:n] = insertions
-    data["deletion_starts"][:n] = deletion_starts
-    data["soft_clips"][:n] = reads.soft_clips
+    data["read_flags"][:n] = pack_read_flags(insertions, deletion_starts, reads.soft_clips)
     data["positions"][:n] = reads.starts - window_start
     data["strand"][:n] = reads.strand
     data["mapping_quality"][:n] = reads.mapq

@@ -10,8 +10,18 @@ import numpy as np
 
 # (R, W, ...) arrays
 READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts",
-                  "soft_clips")
+                  "soft_clips", "read_flags")
 READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
+INSERTION_FLAG, DELETION_START_FLAG, SOFT_CLIP_FLAG = 1, 2, 4  # bits of read_flags
+
+
+def pack_read_flags(insertions: np.ndarray, deletion_starts: np.ndarray,
+                    soft_clips: np.ndarray) -> np.ndarray:
+    """``read_flags`` (uint8): the three (R, W) flag arrays of the evidence input in one."""
+    flags = (insertions > 0).view(np.uint8) * np.uint8(INSERTION_FLAG)
+    flags |= (deletion_starts > 0).view(np.uint8) * np.uint8(DELETION_START_FLAG)
+    flags |= (soft_clips > 0).view(np.uint8) * np.uint8(SOFT_CLIP_FLAG)
+    return flags
 
 
 def width_bucket(n: int) -> int:

@@ -12,6 +12,8 @@ deletions          (R, W)      1 where the read has a deletion at that reference
 insertions         (R, W)      1 where the read has an insertion right after that position
 deletion_starts    (R, W)      1 where a deletion of the read starts right after that position
 soft_clips         (R, W)      1 on the aligned base next to a soft clip
+read_flags         (R, W)      the three above packed in one array (bits 1, 2, 4; the
+                               caller's form: a third of the input); wins over them
 strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
@@ -27,9 +29,11 @@ import jax
 import jax.numpy as jnp
 
 from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
+from dvcall.shapes import DELETION_START_FLAG, INSERTION_FLAG, SOFT_CLIP_FLAG
 
 # The data keys of the table above: the pipeline hands exactly these to position_features.
 EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
+                 "read_flags",
                  "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
 
 FEATURE_NAMES = (
@@ -80,6 +84,15 @@ def reference_one_hot(reference: jax.Array | None, reference_length: int) -> jax
 
 NO_BASE, DELETION = 6, 5
 _FLAG_BITS = jnp.array([[(f >> b) & 1 for b in range(3)] for f in range(8)], jnp.float32)
+
+
+def _read_flags(data: dict, ev: dict) -> jax.Array:
+    """``(R, W)`` int32 flag bits, from ``read_flags`` or else the three separate arrays."""
+    if data.get("read_flags") is not None:
+        return jnp.asarray(data["read_flags"]).astype(jnp.int32) & 7
+    return ((ev["insertions"] > 0).astype(jnp.int32) * INSERTION_FLAG
+            + (ev["deletion_starts"] > 0) * DELETION_START_FLAG
+            + (ev["soft_clips"] > 0) * SOFT_CLIP_FLAG)
 
 
 def _codes_from_one_hot(reads: jax.Array, deletions: jax.Array) -> jax.Array:
@@ -161,9 +174,7 @@ def position_features(
         stranded = scatter_codes(strand_codes, weights * mask[:, None], positions, length, 8)
     forward, backward = stranded[:, :4], stranded[:, 4:]
     # unweighted (code, flags) counts: code 0-5 x flags (insertion | deletion start | clip)
-    flags = (ev["insertions"] > 0).astype(jnp.int32) + 2 * (ev["deletion_starts"] > 0) + 4 * (
-        ev["soft_clips"] > 0)
-    joint = scatter_codes(jnp.where(codes <= DELETION, codes * 8 + flags, 48),
+    joint = scatter_codes(jnp.where(codes <= DELETION, codes * 8 + _read_flags(data, ev), 48),
                           jnp.broadcast_to(mask[:, None], codes.shape), positions, length, 48)
     joint = joint.reshape(length, 6, 8)
     per_code = joint.sum(-1)
