@@ -6,6 +6,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
@@ -57,8 +58,6 @@ def enable_compilation_cache() -> None:
     """Persist XLA compilations across runs ($DVCALL_CACHE_DIR, else ~/.cache/dvcall/jax), so
     the second run of the day skips most compile time. Best effort: an unwritable cache folder
     only costs speed."""
-    import jax
-
     folder = os.environ.get("DVCALL_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dvcall", "jax")
     try:
@@ -72,6 +71,14 @@ def enable_compilation_cache() -> None:
 
 def default_model_path() -> Path:
     return Path(str(resources.files("dvcall") / "models" / DEFAULT_MODEL))
+
+
+def _initial_value(shape: jax.ShapeDtypeStruct) -> jax.Array:
+    """A concrete value for a non-weight variable (dropout's random key and counter)."""
+    if jax.dtypes.issubdtype(shape.dtype, jax.dtypes.prng_key):
+        key = jax.random.key(0)
+        return key if shape.shape == () else jax.random.split(key, shape.shape)
+    return jnp.zeros(shape.shape, shape.dtype)
 
 
 def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
@@ -99,19 +106,25 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
         raise InputError(f"{path}: model was trained on feature set "
                          f"{metadata.get('feature_set', 1)}, this dvcall computes feature set "
                          f"{FEATURE_SET}; retrain it with 'dvcall train' of this version")
-    pipeline = VariantCallingPipeline(config, rngs=nnx.Rngs(0))
-    state = nnx.state(pipeline, nnx.Param)
+    # built abstractly, then filled: building it for real ran and compiled ~30 tiny
+    # initialiser ops (0.6-0.8 s of every call's start, and of every --threads worker's)
+    pipeline = nnx.eval_shape(lambda: VariantCallingPipeline(config, rngs=nnx.Rngs(0)))
+    state = nnx.state(pipeline)
     flat = dict(nnx.to_flat_state(state))
-    expected = {".".join(str(p) for p in k) for k in flat}
+    expected = {".".join(str(p) for p in k) for k, v in flat.items() if isinstance(v, nnx.Param)}
     if expected != set(weights):
         raise InputError(f"{path}: weights do not match the model's config; the file is damaged")
     for key, variable in flat.items():
+        shape = variable.get_value()
+        if not isinstance(variable, nnx.Param):
+            variable.set_value(_initial_value(shape))
+            continue
         value = weights[".".join(str(p) for p in key)]
-        if value.shape != variable[...].shape:
+        if value.shape != shape.shape:
             raise InputError(f"{path}: weights do not fit this dvcall's features (model format "
                              f"{version}, {'.'.join(map(str, key))} is {value.shape}, expected "
-                             f"{variable[...].shape}); retrain it with this version")
-        variable[...] = jnp.asarray(value)
+                             f"{shape.shape}); retrain it with this version")
+        variable.set_value(jnp.asarray(value, shape.dtype))
     nnx.update(pipeline, state)
     pipeline.eval_mode()
     return pipeline, json.loads(metadata.get("info", "{}"))
