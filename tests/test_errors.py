@@ -33,6 +33,17 @@ def test_missing_bam(testdata, tmp_path):
     assert_clean_failure(call(tmp_path / "nope.bam", testdata / "ref.fa", out), out, "not found")
 
 
+def test_bad_model_with_workers_fails_in_one_line(testdata, tmp_path):
+    """With --threads 2 the worker starts before the inputs are checked and loads the model
+    too: the error is still the main process's one line, with no worker traceback."""
+    model = tmp_path / "model.safetensors"
+    model.write_text("not a model\n")
+    out = tmp_path / "o.vcf"
+    result = call(testdata / "reads.bam", testdata / "ref.fa", out, "--threads", "2",
+                  "--model", model)
+    assert_clean_failure(result, out, str(model), "not a dvcall model")
+
+
 def test_truncated_bam(testdata, tmp_path):
     bam = tmp_path / "cut.bam"
     bam.write_bytes((testdata / "reads.bam").read_bytes()[:1_000_000])

@@ -1,8 +1,6 @@
 """Calling: stream chunks of a BAM/CRAM through the reader, the jitted pipeline and the allele
 resolver, yielding sorted calls per chunk."""
 
-import multiprocessing
-import signal
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -24,7 +22,6 @@ from dvcall.alleles import (
     runs,
     spanning_depth,
 )
-from dvcall.allocator import set_for_child_processes
 from dvcall.chunks import (
     FLANK,
     Chunk,
@@ -44,13 +41,16 @@ from dvcall.reader import (
 )
 from dvcall.realign import RealignedSupport, realign_indels
 from dvcall.timing import Timings
+from dvcall.workers import call_chunk as worker_call
+from dvcall.workers import start_workers
 
 # Records are written where P(ref) < EMIT_P_REF; they PASS where the posterior favours a
 # variant (P(ref) < 0.5, QUAL > 3.01) and are LowQual below, so --roc sweeps have a range.
 EMIT_P_REF = 0.8
 PASS_QUAL = -10.0 * float(np.log10(0.5))
 MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
-MAX_CHUNKS_AHEAD = 4  # per thread: how far past the chunk due this process may work
+MAX_CHUNKS_AHEAD = 16  # per thread: how far past the chunk due this process may work
+IN_FLIGHT = 4  # chunks queued per worker, so none waits for this process to hand it one
 
 
 @dataclass
@@ -281,7 +281,8 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
 def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 options: CallOptions, depth: float,
                 progress: Callable[[Chunk, int], None] | None = None,
-                model_path: Path | None = None) -> Iterator[list[Call]]:
+                model_path: Path | None = None, pool: ProcessPoolExecutor | None = None
+                ) -> Iterator[list[Call]]:
     """Yield each chunk's calls in chunk order.
 
     With ``options.threads == N > 1`` this process and N - 1 worker processes call chunks, one
@@ -289,6 +290,7 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
     model from ``model_path`` (None: the packaged default); the output is the same as with one
     process. This process takes the next chunk itself whenever the one due is not back yet, so
     it works while the workers start (importing JAX and loading the model take seconds).
+    ``pool``: workers from :func:`dvcall.workers.start_workers`, when started earlier.
     """
     predictor = make_predictor(pipeline, options.timings)
     handles: dict = {}
@@ -303,63 +305,47 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
                 progress(chunk, len(calls))
             yield calls
         return
-    set_for_child_processes()
-    context = multiprocessing.get_context("spawn")
+    if pool is not None:
+        yield from _call_with_workers(chunks, here, pool, options, depth, progress)
+        return
+    with start_workers(options.threads - 1, model_path, bam_path, ref_path) as own:
+        yield from _call_with_workers(chunks, here, own, options, depth, progress)
+
+
+def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], list[Call]],
+                       pool: ProcessPoolExecutor, options: CallOptions, depth: float,
+                       progress) -> Iterator[list[Call]]:
+    """:func:`call_chunks` with workers: ``here`` calls a chunk in this process."""
     workers = options.threads - 1
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start,
-                             initargs=(model_path, bam_path, ref_path, options, depth)) as pool:
-        done: dict[int, list[Call] | Future] = {}  # by chunk index, until yielded
-        given = 0  # chunks [0, given) are done here or handed to a worker
-        try:
-            for i, chunk in enumerate(chunks):
-                while True:
-                    busy = sum(1 for r in done.values() if isinstance(r, Future)
-                               and not r.done())
-                    while busy < 2 * workers and given < len(chunks):
-                        done[given] = pool.submit(_worker_call, chunks[given])
-                        given, busy = given + 1, busy + 1
-                    due = done.get(i)
-                    if due is None:  # every earlier chunk is out: this one is ours
-                        done[i], given = here(chunk), given + 1
-                    elif (isinstance(due, Future) and not due.done() and given < len(chunks)
-                          and given - i < MAX_CHUNKS_AHEAD * options.threads):
-                        done[given], given = here(chunks[given]), given + 1
-                        continue
-                    break
-                result = done.pop(i)
-                if isinstance(result, Future):
-                    calls, seconds, compilations = result.result()
-                    options.timings.add(seconds, compilations)
-                else:
-                    calls = result
-                if progress:
-                    progress(chunk, len(calls))
-                yield calls
-        except BaseException:
-            for result in done.values():
-                if isinstance(result, Future):
-                    result.cancel()
-            raise
-
-
-_WORKER: dict = {}
-
-
-def _worker_start(model_path, bam_path, ref_path, options: CallOptions, depth: float) -> None:
-    """Process-pool initializer: the parent handles Ctrl-C; load the model once per worker."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    pysam.set_verbosity(0)
-    from dvcall.model_io import enable_compilation_cache, load_model
-
-    enable_compilation_cache()
-    pipeline, _ = load_model(model_path)
-    options.timings = Timings()
-    _WORKER.update(predictor=make_predictor(pipeline, options.timings), options=options,
-                   bam=bam_path, ref=ref_path, depth=depth, handles={})
-
-
-def _worker_call(chunk: Chunk):
-    w = _WORKER
-    calls = call_chunk(chunk, w["bam"], w["ref"], w["predictor"], w["options"], w["depth"],
-                       w["handles"])
-    return (calls, *w["options"].timings.take())
+    done: dict[int, list[Call] | Future] = {}  # by chunk index, until yielded
+    given = 0  # chunks [0, given) are done here or handed to a worker
+    try:
+        for i, chunk in enumerate(chunks):
+            while True:
+                busy = sum(1 for r in done.values() if isinstance(r, Future)
+                           and not r.done())
+                while busy < IN_FLIGHT * workers and given < len(chunks):
+                    done[given] = pool.submit(worker_call, chunks[given], depth, options)
+                    given, busy = given + 1, busy + 1
+                due = done.get(i)
+                if due is None:  # every earlier chunk is out: this one is ours
+                    done[i], given = here(chunk), given + 1
+                elif (isinstance(due, Future) and not due.done() and given < len(chunks)
+                      and given - i < MAX_CHUNKS_AHEAD * options.threads):
+                    done[given], given = here(chunks[given]), given + 1
+                    continue
+                break
+            result = done.pop(i)
+            if isinstance(result, Future):
+                calls, seconds, compilations = result.result()
+                options.timings.add(seconds, compilations)
+            else:
+                calls = result
+            if progress:
+                progress(chunk, len(calls))
+            yield calls
+    except BaseException:
+        for result in done.values():
+            if isinstance(result, Future):
+                result.cancel()
+        raise

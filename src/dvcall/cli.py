@@ -95,12 +95,17 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
 
     retain_freed_memory()  # before jax starts its threads and their malloc arenas
     hold_to_one_core_per_process(threads)  # before jax starts its backend
+    pool = None
+    if threads > 1:  # first: the workers import JAX and load the model while we do
+        from dvcall.workers import start_workers
+
+        pool = start_workers(threads - 1, model, bam, ref)
     _install_signal_handlers(deferred=True)
     _enable_compilation_cache()
     _quiet_htslib(debug)
     try:
         _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-                  max_depth, chunk_size, quiet, timings)
+                  max_depth, chunk_size, quiet, timings, pool)
     except InputError as exc:
         if debug:
             raise
@@ -108,10 +113,13 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
     except KeyboardInterrupt:
         click.echo("dvcall: interrupted; no output written", err=True)
         sys.exit(130)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
 
 def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-              max_depth, chunk_size, quiet, timings_path):
+              max_depth, chunk_size, quiet, timings_path, pool=None):
     from dvcall.caller import CallOptions, call_chunks, expected_depth, open_inputs
     from dvcall.chunks import (
         InputError,
@@ -165,7 +173,7 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
     _check_stop()
     with VcfOutput(output, header) as out:
         for calls in call_chunks(chunks, bam, ref, pipeline, options, depth, progress,
-                                 model_path=model):
+                                 model_path=model, pool=pool):
             with options.timings.stage("write"):
                 out.write(calls)
     if timings_path is not None:

@@ -1,0 +1,57 @@
+"""Worker processes for ``call --threads N``: N - 1 spawned processes that each load the model
+once and call whole chunks. Importing this module does not import JAX, so the CLI starts the
+workers first thing and they import JAX and load the model while the main process does the
+same and checks the inputs."""
+
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from dvcall.allocator import set_for_child_processes
+
+_WORKER: dict = {}
+
+
+def start_workers(count: int, model_path: Path | None, bam_path: Path,
+                  ref_path: Path) -> ProcessPoolExecutor:
+    """A pool of ``count`` processes, started now (the pool itself would wait for tasks)."""
+    set_for_child_processes()
+    pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start, initargs=(model_path, bam_path, ref_path))
+    for _ in range(count):
+        pool.submit(int)
+    return pool
+
+
+def _start(model_path, bam_path, ref_path) -> None:
+    """Initializer: the parent handles Ctrl-C; load the model once. A model that does not load
+    is reported by the main process, which loads it too; here it only stops the calls."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    import pysam
+
+    from dvcall.caller import make_predictor
+    from dvcall.model_io import enable_compilation_cache, load_model
+    from dvcall.timing import Timings
+
+    pysam.set_verbosity(0)
+    enable_compilation_cache()
+    _WORKER.update(bam=bam_path, ref=ref_path, handles={}, timings=Timings())
+    try:
+        pipeline, _ = load_model(model_path)
+    except Exception as exc:  # noqa: BLE001 -- kept for call_chunk to raise
+        _WORKER["error"] = exc
+        return
+    _WORKER["predictor"] = make_predictor(pipeline, _WORKER["timings"])
+
+
+def call_chunk(chunk, depth: float, options):
+    """``(calls, stage seconds, compilations)`` of one chunk, in a worker."""
+    from dvcall.caller import call_chunk as call
+
+    w = _WORKER
+    if "error" in w:
+        raise w["error"]
+    options.timings = w["timings"]
+    calls = call(chunk, w["bam"], w["ref"], w["predictor"], options, depth, w["handles"])
+    return (calls, *w["timings"].take())
