@@ -41,8 +41,7 @@ from dvcall.reader import (
 )
 from dvcall.realign import RealignedSupport, realign_indels
 from dvcall.timing import Timings
-from dvcall.workers import call_chunk as worker_call
-from dvcall.workers import start_workers
+from dvcall.workers import call_in_worker, start_workers
 
 # Records are written where P(ref) < EMIT_P_REF; they PASS where the posterior favours a
 # variant (P(ref) < 0.5, QUAL > 3.01) and are LowQual below, so --roc sweeps have a range.
@@ -325,7 +324,7 @@ def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], list[Call]],
                 busy = sum(1 for r in done.values() if isinstance(r, Future)
                            and not r.done())
                 while busy < IN_FLIGHT * workers and given < len(chunks):
-                    done[given] = pool.submit(worker_call, chunks[given], depth, options)
+                    done[given] = pool.submit(call_in_worker, chunks[given], depth, options)
                     given, busy = given + 1, busy + 1
                 due = done.get(i)
                 if due is None:  # every earlier chunk is out: this one is ours

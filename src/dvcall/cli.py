@@ -90,8 +90,8 @@ def main() -> None:
 def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                  max_depth, chunk_size, quiet, timings, debug):
     """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
-    from dvcall.allocator import hold_to_one_core_per_process, retain_freed_memory
     from dvcall.chunks import InputError
+    from dvcall.process_setup import hold_to_one_core_per_process, retain_freed_memory
 
     retain_freed_memory()  # before jax starts its threads and their malloc arenas
     hold_to_one_core_per_process(threads)  # before jax starts its backend

@@ -8,7 +8,7 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from dvcall.allocator import set_for_child_processes
+from dvcall.process_setup import set_for_child_processes
 
 _WORKER: dict = {}
 
@@ -39,13 +39,13 @@ def _start(model_path, bam_path, ref_path) -> None:
     _WORKER.update(bam=bam_path, ref=ref_path, handles={}, timings=Timings())
     try:
         pipeline, _ = load_model(model_path)
-    except Exception as exc:  # noqa: BLE001 -- kept for call_chunk to raise
+    except Exception as exc:  # noqa: BLE001 -- kept for call_in_worker to raise
         _WORKER["error"] = exc
         return
     _WORKER["predictor"] = make_predictor(pipeline, _WORKER["timings"])
 
 
-def call_chunk(chunk, depth: float, options):
+def call_in_worker(chunk, depth: float, options):
     """``(calls, stage seconds, compilations)`` of one chunk, in a worker."""
     from dvcall.caller import call_chunk as call
 

@@ -83,7 +83,10 @@ def reference_one_hot(reference: jax.Array | None, reference_length: int) -> jax
 
 
 NO_BASE, DELETION = 6, 5
-_FLAG_BITS = jnp.array([[(f >> b) & 1 for b in range(3)] for f in range(8)], jnp.float32)
+# (flags, 3): which of insertion, deletion start, soft clip each packed value 0..7 holds
+_FLAG_BITS = jnp.array([[(f & bit) > 0 for bit in (INSERTION_FLAG, DELETION_START_FLAG,
+                                                   SOFT_CLIP_FLAG)] for f in range(8)],
+                       jnp.float32)
 
 
 def _read_flags(data: dict, ev: dict) -> jax.Array:

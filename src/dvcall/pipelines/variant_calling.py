@@ -119,8 +119,8 @@ class VariantCallingPipeline(nnx.Module):
         has more than ``max_candidates`` of them, every position is classified; with fewer,
         the smallest of :data:`CANDIDATE_TIERS` (or ``max_candidates``) that holds them all.
         ``weight_table`` is :meth:`base_weight_table`, when the caller has computed it outside
-        the jitted function: inside, XLA fuses the table's sigmoid and power into the per-base
-        gather and evaluates them again for every base (a fifth of a chunk's time on CPU).
+        the jitted function: inside, XLA fused the table's sigmoid and power into the per-base
+        gather, evaluating them again for every base (seen in the compiled HLO).
         """
         if not self.config.use_evidence or self.config.num_genotypes == 0:
             raise ValueError("predict needs an evidence model with a genotype head")
