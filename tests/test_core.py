@@ -8,6 +8,7 @@ from flax import nnx
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dvcall.chunks import flag_counts
 from dvcall.operators.evidence import EVIDENCE_KEYS, NUM_FEATURES
 from dvcall.operators.pileup import scatter_codes, scatter_rows
 from dvcall.pipelines import create_variant_calling_pipeline
@@ -125,11 +126,14 @@ def test_every_documented_evidence_input_reaches_the_features(key):
     data.update(deletion_starts=data["deletions"], soft_clips=data["insertions"],
                 read_mask=np.ones(30, np.float32), expected_depth=np.float32(8.0),
                 repeat_span=np.ones(120, np.int32))
-    data["read_flags"] = None  # the packed form, when given, stands for the three flag arrays
+    # the packed and the counted forms, when given, stand for the three flag arrays
+    data["read_flags"] = data["flag_counts"] = None
     assert set(EVIDENCE_KEYS) <= set(data)
     if key == "read_flags":
         data["read_flags"] = pack_read_flags(data["insertions"], data["deletion_starts"],
                                              data["soft_clips"])
+    if key == "flag_counts":
+        data["flag_counts"] = rng.integers(0, 3, (120, 3)).astype(np.float32)
     if key == "deletions":  # integer codes carry deletions themselves; one-hot reads need it
         data["reads"] = np.eye(5, dtype=np.float32)[np.minimum(data["reads"], 4)][..., :4]
     value = np.asarray(data[key])
@@ -146,6 +150,8 @@ def test_every_documented_evidence_input_reaches_the_features(key):
         changed[key] = value / 2
     elif key == "read_flags":
         changed[key] = value ^ (rng.random(value.shape) < 0.3).astype(np.uint8) * 4
+    elif key == "flag_counts":
+        changed[key] = value + rng.integers(0, 3, value.shape)
     else:
         changed[key] = (rng.random(value.shape) < 0.3).astype(np.float32) * 3
     a, _, _ = pipeline.apply(data, {}, None)
@@ -153,19 +159,25 @@ def test_every_documented_evidence_input_reaches_the_features(key):
     assert not np.allclose(np.asarray(a["features"]), np.asarray(b["features"])), key
 
 
-def test_packed_read_flags_equal_the_three_flag_arrays():
+def test_packed_and_counted_read_flags_equal_the_three_flag_arrays():
+    """The caller's two compact forms of the per-base flags give the very same features."""
     pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True)
     data = evidence_sample()
     rng = np.random.default_rng(2)
     data["deletion_starts"] = (rng.random(data["insertions"].shape) < 0.05).astype(np.uint8)
     data["soft_clips"] = (rng.random(data["insertions"].shape) < 0.05).astype(np.float32)
-    packed = {k: v for k, v in data.items()
-              if k not in ("insertions", "deletion_starts", "soft_clips")}
-    packed["read_flags"] = pack_read_flags(data["insertions"], data["deletion_starts"],
-                                           data["soft_clips"])
+    data["reads"][:3, 30:] = 6  # no base: its flags must not count
+    data["soft_clips"][:3, 35] = 1
+    arrays = ("insertions", "deletion_starts", "soft_clips")
+    packed = {k: v for k, v in data.items() if k not in arrays}
+    packed["read_flags"] = pack_read_flags(*(data[k] for k in arrays))
+    counted = {k: v for k, v in data.items() if k not in arrays}
+    cells = [np.nonzero(data[k]) for k in arrays]
+    counted["flag_counts"] = flag_counts(data["reads"], data["positions"], cells, 120)
     a, _, _ = pipeline.apply(data, {}, None)
-    b, _, _ = pipeline.apply(packed, {}, None)
-    np.testing.assert_array_equal(np.asarray(a["features"]), np.asarray(b["features"]))
+    for compact in (packed, counted):
+        b, _, _ = pipeline.apply(compact, {}, None)
+        np.testing.assert_array_equal(np.asarray(a["features"]), np.asarray(b["features"]))
 
 
 def test_integer_codes_equal_one_hot_reads():

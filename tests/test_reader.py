@@ -64,22 +64,27 @@ def test_projection_matches_get_aligned_pairs(reads):
         np.testing.assert_array_equal(projected.codes[i], expected)
         aligned = expected < 4
         np.testing.assert_array_equal(projected.quality[i][aligned], expected_q[aligned])
-        # insertions are flagged on the reference base before them
-        ins_cols = sorted(
-            {int(a - start) for a, r in zip(projected.ins_anchor, projected.ins_read) if r == i}
-        )
-        assert ins_cols == sorted(np.flatnonzero(projected.insertions[i]).tolist())
-        span = sum(n for op, n in cigar if op in (0, 2, 3, 7, 8))
+        # insertions are anchored on the reference base before them
+        ins_cols = sorted(int(a - start) for a, r in zip(projected.ins_anchor, projected.ins_read)
+                          if r == i)
+        expected_ins, ref_at = [], 0
+        for op, n in cigar:
+            if op == 1 and ref_at > 0:
+                expected_ins.append(ref_at - 1)
+            ref_at += n if op in (0, 2, 3, 7, 8) else 0
+        assert ins_cols == expected_ins
+        span = ref_at
         clips = set()
         if cigar[0][0] == 4:
             clips.add(0)
         if cigar[-1][0] == 4:
             clips.add(span - 1)
-        assert sorted(clips) == np.flatnonzero(projected.soft_clips[i]).tolist()
+        assert sorted(clips) == sorted(set(projected.clip_col[projected.clip_read == i].tolist()))
     # events: one per I / D op that follows at least one reference base
     n_ins = sum(1 for r in reads for j, (op, _) in enumerate(r[1]) if op == 1)
     assert len(projected.ins_seq) == n_ins
-    assert sum(projected.deletions.ravel()) == sum(n for r in reads for op, n in r[1] if op == 2)
+    assert (projected.codes == DELETION).sum() == sum(n for r in reads for op, n in r[1]
+                                                      if op == 2)
 
 
 def _op_at(seg, ref_pos):

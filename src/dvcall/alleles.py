@@ -174,20 +174,14 @@ def normalize_indels(reads: ProjectedReads, ref: str, window_start: int) -> Inde
                          np.asarray(is_del, bool), alleles)
 
 
-def indel_channels(reads: ProjectedReads, evidence: IndelEvidence,
-                   window_start: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(insertions, deletion_starts)`` (R, W) flags at each event's normalised anchor."""
-    insertions = np.zeros(reads.codes.shape, np.uint8)
-    deletion_starts = np.zeros(reads.codes.shape, np.uint8)
-    if len(evidence.anchor) == 0:
-        return insertions, deletion_starts
+def indel_cells(reads: ProjectedReads, evidence: IndelEvidence, window_start: int
+                ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """``((rows, cols) of insertions, (rows, cols) of deletion starts)``: the read and column
+    of each event's normalised anchor, for the model input's flag counts."""
     col = evidence.anchor + window_start - reads.starts[evidence.read]
     ok = (col >= 0) & (col < reads.codes.shape[1])
-    for flags, kind in ((insertions, ~evidence.is_deletion), (deletion_starts,
-                                                              evidence.is_deletion)):
-        sel = ok & kind
-        flags[evidence.read[sel], col[sel]] = 1
-    return insertions, deletion_starts
+    return tuple((evidence.read[ok & kind], col[ok & kind])
+                 for kind in (~evidence.is_deletion, evidence.is_deletion))
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,

@@ -15,7 +15,7 @@ from dvcall.alleles import (
     Call,
     IndelEvidence,
     counts_at,
-    indel_channels,
+    indel_cells,
     normalize_indels,
     resolve_indels,
     resolve_snp,
@@ -198,11 +198,10 @@ def prepare_chunk(source: AlignmentSource, fasta: pysam.FastaFile, chunk: Chunk,
 
 def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     indels = normalize_indels(reads, ref_text, chunk.window_start)
-    insertions, deletion_starts = indel_channels(reads, indels, chunk.window_start)
     repeat = repeat_span(ref_codes)
     realigned = realign_indels(reads, indels, ref_text, chunk.window_start, repeat)
-    data = model_input(reads, ref_codes, chunk.window_start, depth, insertions, deletion_starts,
-                       repeat)
+    data = model_input(reads, ref_codes, chunk.window_start, depth,
+                       indel_cells(reads, indels, chunk.window_start), repeat)
     return PreparedChunk(reads, ref_text, indels, data, realigned)
 
 

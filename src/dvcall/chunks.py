@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pysam
 
-from dvcall.reader import BASE_CODE, ProjectedReads
-from dvcall.shapes import bucket_size, pack_read_flags
+from dvcall.reader import BASE_CODE, DELETION, NO_BASE, ProjectedReads
+from dvcall.shapes import bucket_size
 
 DEFAULT_CHUNK = 50_000
 FLANK = 300  # >= read span + classifier window: reads and features at the edges are complete
@@ -161,31 +161,51 @@ def repeat_span(reference_codes: np.ndarray) -> np.ndarray:
     return span
 
 
+def flag_counts(codes: np.ndarray, positions: np.ndarray, cells, length: int) -> np.ndarray:
+    """The evidence input ``flag_counts`` ``(L, 3)``: per position, the reads with an
+    insertion, a deletion start, a soft clip there. ``cells`` holds a ``(rows, cols)`` pair
+    per kind, the flagged read columns; ``positions`` each read's first column on the
+    window. As the model counts per-base flags: a cell counts once, and only on a base
+    (codes 0-5)."""
+    out = np.zeros((length, 3), np.float32)
+    width = codes.shape[1]
+    for kind, (rows, cols) in enumerate(cells):
+        rows, cols = np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+        inside = (cols >= 0) & (cols < width)
+        rows, cols = np.divmod(np.unique(rows[inside] * width + cols[inside]), width)
+        at = positions[rows] + cols
+        keep = (codes[rows, cols] <= DELETION) & (at >= 0) & (at < length)
+        out[:, kind] = np.bincount(at[keep], minlength=length)
+    return out
+
+
 def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start: int,
-                expected_depth: float, insertions: np.ndarray,
-                deletion_starts: np.ndarray, repeat: np.ndarray | None = None) -> dict:
-    """The pipeline's data dict for one chunk, padded to bucketed shapes. ``insertions`` and
-    ``deletion_starts`` are the (R, W) flags at left-normalised anchors; they go in packed
-    with the soft clips as ``read_flags``, and deletions need no array (the codes hold them)."""
+                expected_depth: float, indel_cells, repeat: np.ndarray | None = None) -> dict:
+    """The pipeline's data dict for one chunk, padded to bucketed shapes. ``indel_cells``
+    are the (rows, cols) of insertions and of deletion starts at their left-normalised
+    anchors (:func:`dvcall.alleles.indel_cells`); with the soft clips they go in counted per
+    position (``flag_counts``), and deletions need no array (the codes hold them)."""
     rows = bucket_size(reads.num_reads, minimum=64)
     width = reads.codes.shape[1]
+    length = len(reference_codes)
+    n = reads.num_reads
+    positions = np.zeros(rows, np.int32)
+    positions[:n] = reads.starts - window_start
     data = {
-        "reads": np.full((rows, width), 6, np.int8),
+        "reads": np.full((rows, width), NO_BASE, np.int8),
         "quality": np.zeros((rows, width), np.uint8),
-        "read_flags": np.zeros((rows, width), np.uint8),
-        "positions": np.zeros(rows, np.int32),
+        "positions": positions,
         "strand": np.zeros(rows, np.float32),
         "mapping_quality": np.zeros(rows, np.float32),
         "read_mask": np.zeros(rows, np.float32),
         "reference": reference_codes,
         "repeat_span": repeat_span(reference_codes) if repeat is None else repeat,
         "expected_depth": np.float32(expected_depth),
+        "flag_counts": flag_counts(reads.codes, positions, (*indel_cells, (
+            reads.clip_read, reads.clip_col)), length),
     }
-    n = reads.num_reads
     data["reads"][:n] = reads.codes
     data["quality"][:n] = reads.quality
-    data["read_flags"][:n] = pack_read_flags(insertions, deletion_starts, reads.soft_clips)
-    data["positions"][:n] = reads.starts - window_start
     data["strand"][:n] = reads.strand
     data["mapping_quality"][:n] = reads.mapq
     data["read_mask"][:n] = 1.0

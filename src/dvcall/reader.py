@@ -50,9 +50,6 @@ class ProjectedReads:
 
     codes: np.ndarray  # (R, W) int8
     quality: np.ndarray  # (R, W) uint8
-    deletions: np.ndarray  # (R, W) uint8
-    insertions: np.ndarray  # (R, W) uint8
-    soft_clips: np.ndarray  # (R, W) uint8: 1 on the aligned base next to a soft clip
     starts: np.ndarray  # (R,) int64 reference start (0-based)
     ends: np.ndarray  # (R,) int64 reference end (exclusive)
     strand: np.ndarray  # (R,) uint8, 1 = reverse
@@ -64,6 +61,9 @@ class ProjectedReads:
     del_anchor: np.ndarray  # (D,) reference position of the base before the deletion
     del_length: np.ndarray  # (D,)
     del_read: np.ndarray  # (D,)
+    # the aligned base next to each soft clip: read row and column
+    clip_read: np.ndarray
+    clip_col: np.ndarray
     # the reads as sequenced (soft clips and inserted bases included), for local realignment
     query_codes: np.ndarray | None = None  # (Q,) int8, all reads concatenated
     query_quals: np.ndarray | None = None  # (Q,) uint8
@@ -242,11 +242,9 @@ def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
     if n == 0:
         empty = np.zeros((0, 1), np.int8)
         none = np.zeros(0, np.int64)
-        return ProjectedReads(empty, empty.astype(np.uint8), empty.astype(np.uint8),
-                              empty.astype(np.uint8), empty.astype(np.uint8), none, none,
-                              none.astype(np.uint8),
-                              none.astype(np.uint8), none, [], none, none, none, none,
-                              none.astype(np.int8), none.astype(np.uint8), none, none,
+        return ProjectedReads(empty, empty.astype(np.uint8), none, none, none.astype(np.uint8),
+                              none.astype(np.uint8), none, [], none, none, none, none, none,
+                              none, none.astype(np.int8), none.astype(np.uint8), none, none,
                               none, none, none, none)
     ops, lens, op_counts = records.cigar_ops
     read_of_op = np.repeat(np.arange(n), op_counts)
@@ -274,8 +272,6 @@ def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
 
     codes = np.full((n, width), NO_BASE, np.int8)
     quality = np.zeros((n, width), np.uint8)
-    deletions = np.zeros((n, width), np.uint8)
-    insertions = np.zeros((n, width), np.uint8)
 
     def expand(mask: np.ndarray):
         """(read, column, query index) of every base covered by the ops in ``mask``."""
@@ -313,35 +309,30 @@ def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
     is_del = ops == 2
     read, col, q0, _ = expand(is_del)
     codes[read, col] = DELETION
-    deletions[read, col] = 1
     # a deletion carries the quality of the query base before it (after it, at a read's start)
     quality[read, col] = all_quals[np.maximum(q0 - 1, seq_start[read])]
 
     ins_ops = np.flatnonzero((ops == 1) & (ref_off > 0))
     ins_read = read_of_op[ins_ops]
     ins_anchor_col = ref_off[ins_ops] - 1
-    insertions[ins_read, ins_anchor_col] = 1
     q0 = seq_start[ins_read] + q_off[ins_ops]
     ins_lengths = lens[ins_ops]
     inserted = CODE_LETTERS[sequenced_codes[ranges(q0, ins_lengths)]].tobytes().decode()
     ends = np.cumsum(ins_lengths).tolist()
     ins_seq = [inserted[e - k : e] for e, k in zip(ends, ins_lengths.tolist())]
 
-    soft_clips = np.zeros((n, width), np.uint8)
     clip_ops = np.flatnonzero(ops == 4)
     clip_read = read_of_op[clip_ops]
     clip_col = np.clip(np.minimum(ref_off[clip_ops], spans[clip_read] - 1), 0, width - 1)
-    soft_clips[clip_read, clip_col] = 1
 
     del_ops = np.flatnonzero(is_del & (ref_off > 0))
     blocks = np.flatnonzero(_ALIGNED[ops])
     return ProjectedReads(
-        codes=codes, quality=quality, deletions=deletions, insertions=insertions,
-        soft_clips=soft_clips,
-        starts=starts, ends=starts + spans, strand=strand, mapq=mapq,
+        codes=codes, quality=quality, starts=starts, ends=starts + spans, strand=strand, mapq=mapq,
         ins_anchor=starts[ins_read] + ins_anchor_col, ins_seq=ins_seq, ins_read=ins_read,
         del_anchor=starts[read_of_op[del_ops]] + ref_off[del_ops] - 1,
         del_length=lens[del_ops], del_read=read_of_op[del_ops],
+        clip_read=clip_read, clip_col=clip_col,
         query_codes=all_codes, query_quals=all_quals, query_start=seq_start,
         query_length=seq_lens, block_read=read_of_op[blocks], block_col=ref_off[blocks],
         block_query=seq_start[read_of_op[blocks]] + q_off[blocks], block_length=lens[blocks],

@@ -12,8 +12,11 @@ deletions          (R, W)      1 where the read has a deletion at that reference
 insertions         (R, W)      1 where the read has an insertion right after that position
 deletion_starts    (R, W)      1 where a deletion of the read starts right after that position
 soft_clips         (R, W)      1 on the aligned base next to a soft clip
-read_flags         (R, W)      the three above packed in one array (bits 1, 2, 4; the
-                               caller's form: a third of the input); wins over them
+read_flags         (R, W)      the three above packed in one array (bits 1, 2, 4); wins
+                               over them
+flag_counts        (L, 3)      per position, the reads with an insertion, a deletion start
+                               and a soft clip there (the caller's form: counted on the host
+                               from its few events, no per-base array); wins over all four
 strand             (R,)        1 for a read on the reverse strand
 mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
@@ -33,7 +36,7 @@ from dvcall.shapes import DELETION_START_FLAG, INSERTION_FLAG, SOFT_CLIP_FLAG
 
 # The data keys of the table above: the pipeline hands exactly these to position_features.
 EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
-                 "read_flags",
+                 "read_flags", "flag_counts",
                  "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
 
 FEATURE_NAMES = (
@@ -98,6 +101,36 @@ def _read_flags(data: dict, ev: dict) -> jax.Array:
             + (ev["soft_clips"] > 0) * SOFT_CLIP_FLAG)
 
 
+def _flag_counts(data: dict, ev: dict, codes: jax.Array, mask: jax.Array,
+                 positions: jax.Array, length: int) -> jax.Array:
+    """``(L, 3)`` reads with an insertion, a deletion start, a soft clip at each position:
+    ``flag_counts`` as given, else counted from the per-base flags of real bases."""
+    if data.get("flag_counts") is not None:
+        return jnp.asarray(data["flag_counts"], jnp.float32)
+    flags = jnp.where(codes <= DELETION, _read_flags(data, ev), 8)
+    per_value = scatter_codes(flags, jnp.broadcast_to(mask[:, None], codes.shape), positions,
+                              length, 8)
+    return per_value @ _FLAG_BITS
+
+
+def _code_counts(codes: jax.Array, weights: jax.Array, mask: jax.Array, reverse: jax.Array,
+                 positions: jax.Array, length: int) -> tuple[jax.Array, jax.Array]:
+    """``(weighted (L, 6, 2), unweighted (L, 6, 2))`` sums over the reads of each (code 0-5,
+    strand) at each position: quality-weighted and plain counts from one scatter of
+    two-value rows (two scalar scatters cost twice the index work and the zeroing)."""
+    width = codes.shape[-1]
+    index = positions.astype(jnp.int32)[:, None] + jnp.arange(width, dtype=jnp.int32)[None, :]
+    inside = (index >= 0) & (index < length) & (codes >= 0) & (codes <= DELETION)
+    flat = jnp.where(inside, (index * 6 + codes) * 2 + reverse[:, None].astype(jnp.int32),
+                     length * 12)
+    rows = jnp.stack([weights * mask[:, None], jnp.broadcast_to(mask[:, None], codes.shape)],
+                     -1)
+    sums = jnp.zeros((length * 12, 2), jnp.float32).at[flat.reshape(-1)].add(
+        rows.reshape(-1, 2).astype(jnp.float32), mode="drop")
+    sums = sums.reshape(length, 6, 2, 2)
+    return sums[..., 0], sums[..., 1]
+
+
 def _codes_from_one_hot(reads: jax.Array, deletions: jax.Array) -> jax.Array:
     """Integer codes for one-hot/soft reads: the likeliest base, DELETION or NO_BASE."""
     codes = jnp.where(jnp.sum(reads, -1) > 0, jnp.argmax(reads, -1), NO_BASE)
@@ -156,14 +189,14 @@ def position_features(
     """Return ``(pileup_distribution (L, 4), features (L, NUM_FEATURES))`` of one sample.
 
     ``weights`` is each base's filter retention x quality weight (the differentiable part).
-    Two scalar scatter-adds over the reads do the work: quality-weighted bases by strand, and
-    unweighted counts of (code, indel/clip flags) pairs; per-read MAPQ goes by span sums.
+    One scatter-add over the reads does the work (quality-weighted and plain counts of each
+    base code by strand); indel/clip flags come counted or by a second scatter; per-read
+    MAPQ goes by span sums.
     """
     length = reference_length
     ev = _evidence_inputs(data, reads)
     mask = ev["read_mask"]
     reverse = ev["strand"] > 0.5
-    # quality-weighted base counts, forward strand in 0-3, reverse in 4-7
     if codes is None:  # one-hot or soft reads: scatter the four probabilities
         codes = _codes_from_one_hot(reads, ev["deletions"])
         values = reads * (weights * mask[:, None])[..., None]
@@ -171,17 +204,16 @@ def position_features(
         stranded = scatter_rows(jnp.concatenate([jnp.where(rev, 0.0, values),
                                                  jnp.where(rev, values, 0.0)], -1),
                                 positions, length)
-    else:  # integer codes: one scalar per base
+        forward, backward = stranded[:, :4], stranded[:, 4:]
+        per_code = scatter_codes(codes, jnp.broadcast_to(mask[:, None], codes.shape),
+                                 positions, length, 6)
+    else:  # integer codes: one scatter gives weighted and plain counts per (code, strand)
         codes = codes.astype(jnp.int32)
-        strand_codes = jnp.where(codes < 4, codes + 4 * reverse[:, None].astype(jnp.int32), 8)
-        stranded = scatter_codes(strand_codes, weights * mask[:, None], positions, length, 8)
-    forward, backward = stranded[:, :4], stranded[:, 4:]
-    # unweighted (code, flags) counts: code 0-5 x flags (insertion | deletion start | clip)
-    joint = scatter_codes(jnp.where(codes <= DELETION, codes * 8 + _read_flags(data, ev), 48),
-                          jnp.broadcast_to(mask[:, None], codes.shape), positions, length, 48)
-    joint = joint.reshape(length, 6, 8)
-    per_code = joint.sum(-1)
-    insertions, deletion_starts, soft_clips = (joint.sum(1) @ _FLAG_BITS).T
+        weighted, plain = _code_counts(codes, weights, mask, reverse, positions, length)
+        forward, backward = weighted[:, :4, 0], weighted[:, :4, 1]
+        per_code = plain.sum(-1)
+    insertions, deletion_starts, soft_clips = _flag_counts(
+        data, ev, codes, mask, positions, length).T
     deletions = per_code[:, DELETION]
     coverage = per_code[:, :4].sum(-1) + deletions
     ends = _read_ends(codes, positions)
