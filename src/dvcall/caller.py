@@ -6,7 +6,6 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jax
 import numpy as np
 import pysam
 from flax import nnx
@@ -22,6 +21,7 @@ from dvcall.alleles import (
     runs,
     spanning_depth,
 )
+from dvcall import compile_options
 from dvcall.chunks import (
     FLANK,
     Chunk,
@@ -126,7 +126,6 @@ def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict],
     graphdef, state = nnx.split(pipeline)
     weight_table = pipeline.base_weight_table()  # an input of predict, see its docstring
 
-    @jax.jit
     def predict(state, weight_table, data):
         if timings is not None:
             timings.compiled()  # runs once per trace, i.e. once per shape bucket
@@ -135,8 +134,10 @@ def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict],
         return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64),
                              weight_table=weight_table)
 
+    compiled = compile_options.jit(predict)
+
     def run(data: dict) -> tuple:
-        return predict(state, weight_table, data)
+        return compiled(state, weight_table, data)
 
     return run
 
