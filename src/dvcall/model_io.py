@@ -74,11 +74,12 @@ def default_model_path() -> Path:
 
 
 def _initial_value(shape: jax.ShapeDtypeStruct) -> jax.Array:
-    """A concrete value for a non-weight variable (dropout's random key and counter)."""
+    """A concrete value for a non-weight variable (dropout's random key and counter), made
+    without running a JAX op (each would be compiled, at every start)."""
     if jax.dtypes.issubdtype(shape.dtype, jax.dtypes.prng_key):
-        key = jax.random.key(0)
-        return key if shape.shape == () else jax.random.split(key, shape.shape)
-    return jnp.zeros(shape.shape, shape.dtype)
+        data = jax.eval_shape(lambda: jax.random.key_data(jax.random.key(0)))  # key(0)'s
+        return jax.random.wrap_key_data(np.zeros((*shape.shape, *data.shape), data.dtype))
+    return jax.device_put(np.zeros(shape.shape, shape.dtype))
 
 
 def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:

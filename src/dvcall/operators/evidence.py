@@ -30,6 +30,7 @@ a seed-style dict still runs through an evidence model.
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
 from dvcall.shapes import DELETION_START_FLAG, INSERTION_FLAG, SOFT_CLIP_FLAG
@@ -87,9 +88,10 @@ def reference_one_hot(reference: jax.Array | None, reference_length: int) -> jax
 
 NO_BASE, DELETION = 6, 5
 # (flags, 3): which of insertion, deletion start, soft clip each packed value 0..7 holds
-_FLAG_BITS = jnp.array([[(f & bit) > 0 for bit in (INSERTION_FLAG, DELETION_START_FLAG,
-                                                   SOFT_CLIP_FLAG)] for f in range(8)],
-                       jnp.float32)
+# (numpy: a jnp constant would start JAX's backend and compile an op at import)
+_FLAG_BITS = np.array([[(f & bit) > 0 for bit in (INSERTION_FLAG, DELETION_START_FLAG,
+                                                  SOFT_CLIP_FLAG)] for f in range(8)],
+                      np.float32)
 
 
 def _read_flags(data: dict, ev: dict) -> jax.Array:
