@@ -10,6 +10,7 @@ import numpy as np
 import pysam
 from flax import nnx
 
+from dvcall import compile_options
 from dvcall.alleles import (
     Call,
     IndelEvidence,
@@ -21,7 +22,6 @@ from dvcall.alleles import (
     runs,
     spanning_depth,
 )
-from dvcall import compile_options
 from dvcall.chunks import (
     FLANK,
     Chunk,
