@@ -101,8 +101,7 @@ def _keep_by_depth(starts: np.ndarray, ends: np.ndarray, names, max_depth: int):
 class Records:
     """The usable reads of a region as read from the file (downsampled where too deep),
     before projection: per-read fields and the concatenated CIGARs, bases and qualities.
-    Reading and projecting are separate so a reader thread can fetch the next region while
-    this one is projected."""
+    Reading and projecting are separate stages so each can be timed (``--timings``)."""
 
     starts: np.ndarray  # (R,) int64
     strand: np.ndarray  # (R,) uint8
@@ -141,7 +140,7 @@ def records_from_lists(starts, cigars: list, seqs: list[str], quals: list, stran
 
 
 class AlignmentSource:
-    """One thread's reader of a BAM/CRAM, giving regions as :class:`Records`. A BAM with a
+    """One process's reader of a BAM/CRAM, giving regions as :class:`Records`. A BAM with a
     ``.bai`` beside it is decoded by :mod:`dvcall.bam_decoder` (no Python object per read);
     CRAM and the rest go through pysam. Both give the same records."""
 
