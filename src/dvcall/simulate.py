@@ -22,6 +22,8 @@ import pysam
 import pysam.bcftools
 import pysam.samtools
 
+from dvcall.alleles import left_normalize_deletion, left_normalize_insertion
+
 BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
 
 
@@ -70,8 +72,9 @@ def random_variants(
     max_indel: int,
     hom_fraction: float,
 ) -> list[Variant]:
-    """Non-overlapping variants; indels prefer repeats; some sites come in clusters."""
-    length = len(seq)
+    """Non-overlapping variants, also once normalised; indels prefer repeats; some sites come
+    in clusters."""
+    length, text = len(seq), seq.decode()
     positions = np.arange(50, length - 50)
     sites = set(rng.choice(positions, int(length * snp_rate), replace=False).tolist())
     clusters = rng.choice(sorted(sites), max(len(sites) // 20, 1), replace=False)
@@ -100,16 +103,31 @@ def random_variants(
         size = int(min(max_indel, 1 + rng.geometric(0.35)))
         if rng.random() < 0.5:  # deletion
             ref = seq[pos : pos + size + 1].decode()
-            variants.append(Variant(contig, pos, ref, ref_base, genotype))
-            last_end = pos + size
+            variant, end = Variant(contig, pos, ref, ref_base, genotype), pos + size
         else:
             context = seq[pos + 1 : pos + 1 + size].decode()  # repeat expansion when in a repeat
             inserted = context if _in_repeat(seq, pos) and len(context) == size else ""
             if not inserted:
                 inserted = BASES[rng.integers(0, 4, size=size)].tobytes().decode()
-            variants.append(Variant(contig, pos, ref_base, ref_base + inserted, genotype))
-            last_end = pos
+            variant, end = Variant(contig, pos, ref_base, ref_base + inserted, genotype), pos
+        # Drawn in full before this test, so a skipped indel leaves every later draw as it was.
+        if _normalized_start(text, variant) <= last_end + 1:
+            continue
+        variants.append(variant)
+        last_end = end
     return variants
+
+
+def _normalized_start(text: str, variant: Variant) -> int:
+    """Where ``bcftools norm`` moves an indel: left through its repeat, against the reference.
+
+    An indel whose normalised place reaches back to the previous variant cannot be written as
+    a truth record: normalising moves it across that variant (a SNP in the homopolymer the
+    deletion leaves, say), and the record then spells another haplotype than the reads carry.
+    """
+    if len(variant.ref) > len(variant.alt):
+        return left_normalize_deletion(text, variant.pos, len(variant.ref) - 1)[0]
+    return left_normalize_insertion(text, variant.pos, variant.alt[1:])[0]
 
 
 def haplotype(seq: bytearray, variants: list[Variant], which: int) -> bytes:
