@@ -133,3 +133,17 @@ def test_genotype_from_realigned_counts_keeps_the_models_variant_probability():
         assert ("hom" if gp[2] > gp[1] else "het") == expected, (ref_reads, alt_reads)
     # hundreds of reads do not overflow
     assert np.isfinite(with_read_likelihood(sure_hom, 0, 2000)).all()
+
+
+def test_snp_genotype_follows_the_reads_where_the_model_leans_hom():
+    from dvcall.alleles import resolve_snp
+
+    sure_hom = np.array([0.0, 0.05, 0.95])
+    ref = "ACGTACGTAC"
+    for ref_reads, alt_reads, genotype in [(2, 12, (0, 1)), (1, 8, (0, 1)), (0, 7, (1, 1)),
+                                           (0, 30, (1, 1))]:
+        counts = np.zeros(6, np.int64)
+        counts[1], counts[0] = ref_reads, alt_reads  # REF C, ALT A
+        call = resolve_snp("chr1", ref, 1, 100, counts, 1e-6, sure_hom)
+        assert (call.alts, call.genotype) == (["A"], genotype), (ref_reads, alt_reads)
+        assert call.allele_depths == [ref_reads, alt_reads] and call.pos == 101

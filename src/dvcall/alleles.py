@@ -101,6 +101,7 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     if alt_counts[0][0] == 0:
         return None
     depth = int(counts[:4].sum() + counts[DELETION])
+    gp = with_read_likelihood(gp, int(counts[ref_index]), alt_counts[0][0], SNP_READ_ERROR)
     zygosity, p_gt = _genotype(gp)
     alts = [BASES[alt_counts[0][1]]]
     if zygosity == "het":
@@ -118,19 +119,25 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
 # Chance a read is realigned to the wrong one of two haplotypes. Measured on the default
 # model's training sets d, e, f (10-20x): 4 reference reads in 5,444 at hom-alt indels.
 READ_ERROR = 4 / 5444
+# Chance a read shows the reference base at a hom-alt SNP (sequencing error or a read from a
+# paralog; MAPQ >= 1, any base quality). Measured on training sets a, b, e (15-30x): 44
+# reference bases in 18,161.
+SNP_READ_ERROR = 44 / 18161
 # Share of het among non-reference genotypes: germline genomes have about 1.5-2 hets per
 # hom-alt (the simulator draws 60:40).
 HET_PRIOR = 0.6
 
 
-def with_read_likelihood(gp: np.ndarray, ref_reads: int, alt_reads: int) -> np.ndarray:
-    """Genotype probabilities (hom-ref, het, hom-alt) where an indel's realigned read counts
-    are known: P(variant) stays the model's, and het against hom-alt is the binomial
-    likelihood of the counts times HET_PRIOR. The model's own split sees only CIGAR counts,
-    in which a read that ends inside the repeat supports neither allele, and was sure of
-    hom-alt at hets with one reference read in 8-13 (held-out set at 15x: 27 -> 23 indel
-    errors; multiplying both, as before, gave 27)."""
-    llr = alt_reads * np.log((1 - READ_ERROR) / 0.5) + ref_reads * np.log(READ_ERROR / 0.5)
+def with_read_likelihood(gp: np.ndarray, ref_reads: int, alt_reads: int,
+                         read_error: float = READ_ERROR) -> np.ndarray:
+    """Genotype probabilities (hom-ref, het, hom-alt) where the reads for each allele are
+    known: P(variant) stays the model's, and het against hom-alt is the binomial likelihood
+    of the counts (a hom-alt shows the reference in a ``read_error`` share of reads) times
+    HET_PRIOR. For indels the model's own split sees only CIGAR counts, in which a read that
+    ends inside the repeat supports neither allele, and was sure of hom-alt at hets with one
+    reference read in 8-13 (held-out set at 15x: 27 -> 23 indel errors; multiplying both, as
+    before, gave 27). For SNPs it called hom-alt at 15x hets with 1-3 reference reads of Q38."""
+    llr = alt_reads * np.log((1 - read_error) / 0.5) + ref_reads * np.log(read_error / 0.5)
     variant = float(gp[1]) + float(gp[2])
     # in log space: e^llr can overflow with hundreds of reads
     log_het, log_hom = np.log(HET_PRIOR), np.log(1.0 - HET_PRIOR) + llr
