@@ -147,3 +147,29 @@ def test_snp_genotype_follows_the_reads_where_the_model_leans_hom():
         call = resolve_snp("chr1", ref, 1, 100, counts, 1e-6, sure_hom)
         assert (call.alts, call.genotype) == (["A"], genotype), (ref_reads, alt_reads)
         assert call.allele_depths == [ref_reads, alt_reads] and call.pos == 101
+
+
+def test_indels_in_one_repeat_compete_for_the_reads():
+    """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
+    CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype
+    better than the reference, so realigned alone the deletion would take them all."""
+    left = "".join(RNG.choice(list("GT"), 120))
+    right = "G" + "".join(RNG.choice(list("GT"), 119))
+    ref = left + "ACC" * 8 + right
+    ins_at = len(left) + 3 * 3 + 1  # after the C of the fourth unit's "AC"
+    alt = ref[: ins_at + 1] + "CA" + ref[ins_at + 1 :]
+    del_at = len(left) + 3 * 5  # two reads' CIGARs: a 1-base deletion after this base
+    reads = []
+    for start in (30, 45, 60, 75):  # the insertion in the CIGAR
+        reads.append(_read(alt, start, 140, [(0, ins_at + 1 - start), (1, 2),
+                                             (0, 140 - (ins_at + 1 - start) - 2)]))
+    for start in (40, 70):  # the same sequence written as a deletion in the repeat
+        n = del_at + 1 - start
+        reads.append((start, [(0, n), (2, 1), (0, 140 - n)], alt[start : start + 140],
+                      bytes([30] * 140)))
+    evidence, support = _realign(reads, ref)
+    realigned = {(a, r, al): n for (a, r, al), n in support.allele_reads.items()}
+    insertions = {k: n for k, n in realigned.items() if len(k[2]) > len(k[1])}
+    deletions = {k: n for k, n in realigned.items() if len(k[1]) > len(k[2])}
+    assert deletions and sum(deletions.values()) == 0, realigned
+    assert sum(insertions.values()) == 6, realigned

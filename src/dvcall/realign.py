@@ -6,7 +6,9 @@ looks het and a het with few reads looks like noise. Here every read near a cand
 (an allele in at least two reads' CIGARs) is compared, base by base and without gaps, with the
 reference haplotype and with each candidate haplotype, anchored on a base the read aligns
 outside the indel and its repeat. The read supports the haplotype whose mismatching base
-qualities sum clearly lowest; a read that stops inside the repeat supports none.
+qualities sum clearly lowest; a read that stops inside the repeat supports none. Candidates
+whose indels reach into one another's repeat are one group, their haplotypes competing for
+the same reads.
 """
 
 from collections import Counter, defaultdict
@@ -29,7 +31,8 @@ class RealignedSupport:
     """Reads assigned by realignment, at the left-normalised anchor (window coordinates)."""
 
     alt: np.ndarray  # (L,) reads best explained by one of the anchor's indel alleles
-    ref: np.ndarray  # (L,) reads best explained by the reference there
+    ref: np.ndarray  # (L,) reads best explained by another haplotype of its group (the
+    # reference, or an indel at another anchor)
     allele_reads: dict[tuple[int, str, str], int]  # (anchor, REF, ALT) -> reads
 
     def depths(self, anchor: int) -> tuple[int, int] | None:
@@ -52,7 +55,7 @@ def _aligned_query_index(reads: ProjectedReads, block_key: np.ndarray, rows: np.
 
 def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str,
                    window_start: int, repeat: np.ndarray) -> RealignedSupport:
-    """Assign the reads around each candidate indel anchor to a haplotype."""
+    """Assign the reads around each group of candidate indel anchors to a haplotype."""
     length = len(ref_text)
     alt_reads = np.zeros(length, np.float32)
     ref_reads = np.zeros(length, np.float32)
@@ -70,29 +73,52 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         return result
     ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
     block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
-    for anchor, alleles in sorted(by_anchor.items()):
-        alleles = sorted(alleles, reverse=True)[:MAX_ALLELES]
-        longest_deletion = max(len(ref) - 1 for _, ref, _ in alleles)
-        end = anchor + 1 + max(int(repeat[anchor]), longest_deletion)  # first base after it
-        lo, hi = anchor - CONTEXT + 1, end + CONTEXT
+    for group in _anchor_groups(by_anchor, repeat):
+        alleles = sorted(((n, anchor, ref, alt) for anchor in group
+                          for n, ref, alt in by_anchor[anchor]), reverse=True)[:MAX_ALLELES]
+        first = min(anchor for _, anchor, _, _ in alleles)
+        end = max(anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
+                  for _, anchor, ref, _ in alleles)  # first base after every allele's repeat
+        lo, hi = first - CONTEXT + 1, end + CONTEXT
         if lo < 0 or hi > length:
             continue
         haplotypes = [ref_codes[lo:hi]]
         shifts = [0]
-        for _, ref, alt in alleles:
+        for _, anchor, ref, alt in alleles:
             inserted = BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]
             haplotypes.append(np.concatenate([ref_codes[lo : anchor + 1], inserted,
                                               ref_codes[anchor + len(ref) : hi]]))
             shifts.append(len(alt) - len(ref))
-        counts = _assign(reads, block_key, window_start, anchor, end, lo, hi, haplotypes,
+        counts = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
                          shifts)
         if counts is None:
             continue
-        ref_reads[anchor] = counts[0]
-        alt_reads[anchor] = counts[1:].sum()
-        for (_, ref, alt), n in zip(alleles, counts[1:].tolist()):
+        decided = int(counts.sum())
+        for (_, anchor, ref, alt), n in zip(alleles, counts[1:].tolist()):
             allele_reads[(anchor, ref, alt)] = int(n)
+            alt_reads[anchor] += n
+        for anchor in {anchor for _, anchor, _, _ in alleles}:
+            # against an allele, every read that carries another haplotype of the group
+            ref_reads[anchor] = decided - alt_reads[anchor]
     return result
+
+
+def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
+    """Anchors whose indels reach into one another's repeat, realigned together: a read
+    with a 2-base insertion in an ACC repeat matches the 1-base deletion one unit along
+    better than the reference, so the two must compete for it."""
+    groups: list[list[int]] = []
+    group_end = -1  # first base after the current group's indels and repeats
+    for anchor in sorted(by_anchor):
+        longest_deletion = max(len(ref) - 1 for _, ref, _ in by_anchor[anchor])
+        end = anchor + 1 + max(int(repeat[anchor]), longest_deletion)
+        if groups and anchor < group_end:
+            groups[-1].append(anchor)
+            group_end = max(group_end, end)
+        else:
+            groups.append([anchor])
+            group_end = end
+    return groups
 
 
 def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anchor: int,
