@@ -173,3 +173,28 @@ def test_indels_in_one_repeat_compete_for_the_reads():
     deletions = {k: n for k, n in realigned.items() if len(k[1]) > len(k[2])}
     assert deletions and sum(deletions.values()) == 0, realigned
     assert sum(insertions.values()) == 6, realigned
+
+
+def test_an_indel_deep_inside_a_repeat_is_compared_over_flank_on_both_sides():
+    """A 4-base insertion after the T of a TTAAA unit, 40 bases into the repeat; two reads'
+    CIGARs write the 1-base deletion of that T instead. Compared over fewer bases than the
+    repeat's left part, reads with the insertion match the deletion equally well."""
+    from dvcall.realign import _repeat_start
+
+    left = "".join(RNG.choice(list("GC"), 120))
+    right = "G" + "".join(RNG.choice(list("GC"), 119))
+    ref = left + "TTAAA" * 10 + right
+    ins_at = len(left) + 5 * 8  # the first T of the ninth unit
+    alt = ref[: ins_at + 1] + "TAAA" + ref[ins_at + 1 :]
+    codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    assert _repeat_start(codes, ins_at - 1) == len(left)
+    assert _repeat_start(BASE_CODE[np.frombuffer(b"GACTGA", np.uint8)], 3) == 3  # no repeat
+    reads = [_read(alt, start, 140, [(0, ins_at + 1 - start), (1, 4),
+                                     (0, 140 - (ins_at + 1 - start) - 4)])
+             for start in (40, 55, 70, 85)]
+    for start in (45, 75):
+        n = ins_at + 1 - start
+        reads.append((start, [(0, n), (2, 1), (0, 140 - n)], alt[start : start + 140],
+                      bytes([30] * 140)))
+    _, support = _realign(reads, ref)
+    assert support.allele_reads[(ins_at, "T", "TTAAA")] == 6, support.allele_reads

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dvcall.alleles import IndelEvidence
+from dvcall.chunks import MAX_REPEAT_UNIT
 from dvcall.reader import BASE_CODE, ProjectedReads
 
 MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CIGARs show it
@@ -24,6 +25,7 @@ MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
 CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
 QUAL_CAP = 40
+MAX_LEFT_REPEAT = 200  # how far left of an anchor its repeat is followed
 
 
 @dataclass
@@ -79,7 +81,7 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         first = min(anchor for _, anchor, _, _ in alleles)
         end = max(anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
                   for _, anchor, ref, _ in alleles)  # first base after every allele's repeat
-        lo, hi = first - CONTEXT + 1, end + CONTEXT
+        lo, hi = _repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
         if lo < 0 or hi > length:
             continue
         haplotypes = [ref_codes[lo:hi]]
@@ -101,6 +103,24 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
             # against an allele, every read that carries another haplotype of the group
             ref_reads[anchor] = decided - alt_reads[anchor]
     return result
+
+
+def _repeat_start(ref_codes: np.ndarray, anchor: int) -> int:
+    """First base of the tandem repeat (units of 1..MAX_REPEAT_UNIT) that the anchor base
+    lies in (the anchor itself outside repeats). A deletion of T from ATTAAA units is
+    anchored inside the repeat; compared over less flank than that, reads of another length
+    of the repeat match a shifted haplotype perfectly."""
+    start = anchor
+    window = ref_codes[max(anchor - MAX_LEFT_REPEAT, 0) : anchor + 1]
+    for unit in range(1, MAX_REPEAT_UNIT + 1):
+        if len(window) <= unit:
+            break
+        same = (window[unit:] == window[:-unit]) & (window[unit:] < 4)
+        breaks = np.flatnonzero(~same)
+        run = len(same) - 1 - breaks[-1] if len(breaks) else len(same)
+        if run:
+            start = min(start, anchor - run - unit + 1)
+    return start
 
 
 def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
