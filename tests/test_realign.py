@@ -198,3 +198,24 @@ def test_an_indel_deep_inside_a_repeat_is_compared_over_flank_on_both_sides():
                       bytes([30] * 140)))
     _, support = _realign(reads, ref)
     assert support.allele_reads[(ins_at, "T", "TTAAA")] == 6, support.allele_reads
+
+
+def test_an_indel_no_realigned_read_carries_is_not_called():
+    from dvcall.alleles import IndelEvidence, resolve_indels
+    from dvcall.realign import RealignedSupport
+
+    ref = "ACGTACGTACGGCGCGTTACGATCGA"
+    anchor = 10  # CGCG -> C (the deletion of GCG), shown by two reads' CIGARs
+    evidence = IndelEvidence(np.array([anchor, anchor]), np.array([0, 1]),
+                             np.array([True, True]), [("CGCG", "C")] * 2)
+    counts = np.array([0, 12, 0, 0, 0, 0])
+    for alt_reads, called in [(0, False), (3, True)]:
+        support = RealignedSupport(np.zeros(len(ref)), np.zeros(len(ref)),
+                                   {(anchor, "CGCG", "C"): alt_reads})
+        support.ref[anchor], support.alt[anchor] = 12, alt_reads
+        calls = resolve_indels("chr1", ref, (anchor, anchor + 1), 0, evidence,
+                               lambda p: counts, lambda p: 12, 0.2, np.array([0.2, 0.7, 0.1]),
+                               support)
+        assert bool(calls) == called
+        if called:
+            assert (calls[0].pos, calls[0].ref, calls[0].alts) == (anchor, "CGCG", ["C"])

@@ -123,6 +123,8 @@ READ_ERROR = 4 / 5444
 # paralog; MAPQ >= 1, any base quality). Measured on training sets a, b, e (15-30x): 44
 # reference bases in 18,161.
 SNP_READ_ERROR = 44 / 18161
+# An indel is not called where realignment gave this many reads, none of them its own.
+MIN_REALIGNED_AGAINST = 4
 # Share of het among non-reference genotypes: germline genomes have about 1.5-2 hets per
 # hom-alt (the simulator draws 60:40).
 HET_PRIOR = 0.6
@@ -217,6 +219,8 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     at_site = sum(n for (p, _, _), n in ranked if p == pos)
     realigned_depths = None if realigned is None else realigned.depths(pos)
     if realigned_depths is not None:
+        if realigned_depths[1] == 0 and realigned_depths[0] >= MIN_REALIGNED_AGAINST:
+            return []  # the reads' CIGARs show it, but every read realigned carries another
         gp = with_read_likelihood(gp, *realigned_depths)
     zygosity, p_gt = _genotype(gp)
     qual, gq = phred(prob_ref, 100.0), int(round(phred(1.0 - p_gt, 99.0)))
