@@ -219,3 +219,22 @@ def test_an_indel_no_realigned_read_carries_is_not_called():
         assert bool(calls) == called
         if called:
             assert (calls[0].pos, calls[0].ref, calls[0].alts) == (anchor, "CGCG", ["C"])
+
+
+def test_reads_carrying_two_nearby_indels_count_for_both():
+    """A hom insertion of CG after a T and, on one haplotype, a deletion of CG three bases on
+    (a simulated set's pair): reads of that haplotype match neither indel's haplotype alone."""
+    left = "".join(RNG.choice(list("ACGT"), 120))
+    ref = left + "TATACGACC" + "".join(RNG.choice(list("ACGT"), 120))
+    a = len(left)  # the insertion's anchor; the deletion's is a + 3
+    ins_only = ref[: a + 1] + "CG" + ref[a + 1 :]
+    both = ref[: a + 1] + "CG" + ref[a + 1 : a + 4] + ref[a + 6 :]
+    reads = []
+    for start in (40, 55, 70, 85):
+        n = a + 1 - start
+        reads.append(_read(ins_only, start, 100, [(0, n), (1, 2), (0, 98 - n)]))
+        reads.append(_read(both, start + 5, 100, [(0, n - 5), (1, 2), (0, 3), (2, 2),
+                                                  (0, 95 - n)]))
+    _, support = _realign(reads, ref)
+    assert support.allele_reads == {(a, "T", "TCG"): 8, (a + 3, "ACG", "A"): 4}
+    assert support.depths(a) == (0, 8) and support.depths(a + 3) == (4, 4)

@@ -13,6 +13,7 @@ the same reads.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import combinations
 
 import numpy as np
 
@@ -84,25 +85,43 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         lo, hi = _repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
         if lo < 0 or hi > length:
             continue
-        haplotypes = [ref_codes[lo:hi]]
-        shifts = [0]
-        for _, anchor, ref, alt in alleles:
-            inserted = BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]
-            haplotypes.append(np.concatenate([ref_codes[lo : anchor + 1], inserted,
-                                              ref_codes[anchor + len(ref) : hi]]))
-            shifts.append(len(alt) - len(ref))
+        carriers = _haplotype_alleles(alleles)
+        haplotypes, shifts = [ref_codes[lo:hi]], [0]
+        for members in carriers:
+            pieces, at, shift = [], lo, 0
+            for i in members:
+                _, anchor, ref, alt = alleles[i]
+                pieces += [ref_codes[at : anchor + 1],
+                           BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]]
+                at, shift = anchor + len(ref), shift + len(alt) - len(ref)
+            haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
+            shifts.append(shift)
         counts = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
                          shifts)
         if counts is None:
             continue
         decided = int(counts.sum())
-        for (_, anchor, ref, alt), n in zip(alleles, counts[1:].tolist()):
-            allele_reads[(anchor, ref, alt)] = int(n)
+        for i, (_, anchor, ref, alt) in enumerate(alleles):
+            n = sum(int(c) for members, c in zip(carriers, counts[1:]) if i in members)
+            allele_reads[(anchor, ref, alt)] = n
             alt_reads[anchor] += n
         for anchor in {anchor for _, anchor, _, _ in alleles}:
             # against an allele, every read that carries another haplotype of the group
             ref_reads[anchor] = decided - alt_reads[anchor]
     return result
+
+
+def _haplotype_alleles(alleles: list[tuple]) -> list[tuple[int, ...]]:
+    """The non-reference haplotypes of a group, as indices into its ``(n, anchor, REF, ALT)``
+    alleles: each allele alone, and each pair at different anchors that fit on one
+    haplotype (a hom insertion with a het deletion three bases on: reads of the haplotype
+    with both match neither alone)."""
+    carriers = [(i,) for i in range(len(alleles))]
+    for i, j in combinations(sorted(range(len(alleles)), key=lambda i: alleles[i][1]), 2):
+        (_, a, ref_a, _), (_, b, _, _) = alleles[i], alleles[j]
+        if a + len(ref_a) <= b:  # the first allele's REF ends before the second's anchor
+            carriers.append((i, j))
+    return carriers
 
 
 def _repeat_start(ref_codes: np.ndarray, anchor: int) -> int:
