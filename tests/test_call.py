@@ -140,3 +140,21 @@ def test_cram_gives_the_same_calls_as_bam(whole_run, testdata, tmp_path):
     calls = tmp_path / "cram.vcf"
     run_dvcall("call", "--bam", cram, "--ref", testdata / "ref.fa", "--region", "chr2", "-o", calls)
     assert body(calls) == [line for line in body(out) if line.startswith("chr2\t")]
+
+
+def test_snps_on_bases_of_a_hom_deletion_are_dropped():
+    """Reads aligned through the edge of a hom-alt deletion show mismatches on the deleted
+    bases; those SNP calls go, SNPs beside the deletion and under a het deletion stay."""
+    from dvcall.alleles import Call
+    from dvcall.caller import _drop_snps_in_hom_deletions
+
+    def call(pos, ref, alt, genotype, kind):
+        return Call("chr1", pos, ref, [alt], 50.0, genotype, 50, 30, [0, 30], kind)
+
+    deletion = call(100, "ACGTA", "A", (1, 1), "INDEL")        # deletes 101..104
+    het_deletion = call(200, "ACG", "A", (0, 1), "INDEL")      # deletes 201..202
+    insertion = call(300, "A", "ACGT", (1, 1), "INDEL")
+    inside = [call(p, "C", "T", (0, 1), "SNP") for p in (101, 104)]
+    kept = [call(p, "C", "T", (0, 1), "SNP") for p in (100, 105, 201, 301)]
+    calls = [deletion, het_deletion, insertion, *inside, *kept]
+    assert _drop_snps_in_hom_deletions(calls) == [deletion, het_deletion, insertion, *kept]

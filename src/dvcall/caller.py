@@ -269,7 +269,7 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
                                     prepared.indels, counts, spanning, float(p_ref[best]),
                                     genotypes[best], prepared.realigned))
     unique = {}
-    for call in calls:
+    for call in _drop_snps_in_hom_deletions(calls):
         if chunk.start <= call.pos < chunk.end:
             key = call.sort_key
             if key not in unique or unique[key].qual < call.qual:
@@ -278,6 +278,15 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     for call in result:
         call.filters = ["PASS"] if call.qual >= PASS_QUAL else ["LowQual"]
     return result
+
+
+def _drop_snps_in_hom_deletions(calls: list[Call]) -> list[Call]:
+    """Calls without the SNPs on bases a hom-alt deletion call removes from both haplotypes:
+    reads that the aligner ran through the deletion's edge show such SNPs, at low QUAL."""
+    deleted = [(c.pos + 1, c.pos + len(c.ref)) for c in calls if c.kind == "INDEL"
+               and c.genotype == (1, 1) and len(c.ref) > len(c.alts[0])]
+    return [c for c in calls if c.kind != "SNP"
+            or not any(lo <= c.pos < hi for lo, hi in deleted)]
 
 
 def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
