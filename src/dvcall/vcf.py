@@ -28,7 +28,8 @@ def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: s
     for name, length in zip(fasta.references, fasta.lengths):
         header.contigs.add(name, length=length)
     header.filters.add("LowQual", None, None,
-                       f"QUAL below {PASS_QUAL:.2f}: the model favours no variant here")
+                       f"QUAL below {PASS_QUAL['SNP']:.2f} (SNP) or {PASS_QUAL['INDEL']:.2f} "
+                       "(INDEL): too likely to be reference")
     header.info.add("DP", 1, "Integer", "Read depth at the site")
     header.info.add("VT", 1, "String", "Variant type: SNP or INDEL")
     header.formats.add("GT", 1, "String", "Genotype")
