@@ -1,4 +1,4 @@
-"""Calling: stream chunks of a BAM/CRAM through the reader, the jitted pipeline and the allele
+"""Calling: stream chunks of a BAM/CRAM through the reader, the compiled pipeline and the allele
 resolver, yielding sorted calls per chunk."""
 
 from collections.abc import Callable, Iterator
@@ -8,9 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pysam
-from flax import nnx
 
-from dvcall import compile_options
 from dvcall.alleles import (
     Call,
     IndelEvidence,
@@ -31,6 +29,7 @@ from dvcall.chunks import (
     reference_window,
     repeat_span,
 )
+from dvcall.executables import Predictor
 from dvcall.reader import (
     SKIP_FLAGS,
     AlignmentSource,
@@ -50,7 +49,6 @@ from dvcall.workers import call_in_worker, start_workers
 # 31-32 genotype-aware SNP errors against 37 at 3.01, with none gained at 30x.
 EMIT_P_REF = 0.97
 PASS_QUAL = {"SNP": 1.0, "INDEL": -10.0 * float(np.log10(0.5))}
-MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
 MAX_CHUNKS_AHEAD = 16  # per thread: how far past the chunk due this process may work
 IN_FLIGHT = 4  # chunks queued per worker, so none waits for this process to hand it one
 
@@ -122,30 +120,6 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
         if aligned > 0:
             depths.append(aligned / (hi - lo))
     return float(np.median(depths)) if depths else 30.0
-
-
-def make_predictor(pipeline, timings: Timings | None = None) -> Callable[[dict], tuple]:
-    """A jitted ``data -> (class probabilities, genotype probabilities)`` for one chunk."""
-    graphdef, state = nnx.split(pipeline)
-    # an input of predict (see its docstring); jitted: eagerly, each of its ~10 ops was
-    # compiled on its own, ~0.3 s of every process's start
-    weight_table = compile_options.jit(lambda s: nnx.merge(graphdef, s).base_weight_table())(
-        state)
-
-    def predict(state, weight_table, data):
-        if timings is not None:
-            timings.compiled()  # runs once per trace, i.e. once per shape bucket
-        model = nnx.merge(graphdef, state)
-        length = data["reference"].shape[0]
-        return model.predict(data, max_candidates=max(length // MAX_CANDIDATE_SHARE, 64),
-                             weight_table=weight_table)
-
-    compiled = compile_options.jit(predict)
-
-    def run(data: dict) -> tuple:
-        return compiled(state, weight_table, data)
-
-    return run
 
 
 @dataclass
@@ -292,21 +266,19 @@ def _drop_snps_in_hom_deletions(calls: list[Call]) -> list[Call]:
             or not any(lo <= c.pos < hi for lo, hi in deleted)]
 
 
-def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
+def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, predictor: Predictor,
                 options: CallOptions, depth: float,
                 progress: Callable[[Chunk, int], None] | None = None,
-                model_path: Path | None = None, pool: ProcessPoolExecutor | None = None
-                ) -> Iterator[list[Call]]:
+                pool: ProcessPoolExecutor | None = None) -> Iterator[list[Call]]:
     """Yield each chunk's calls in chunk order.
 
     With ``options.threads == N > 1`` this process and N - 1 worker processes call chunks, one
-    core each (pysam and numpy hold the GIL, so threads would not scale). Each worker loads the
-    model from ``model_path`` (None: the packaged default); the output is the same as with one
-    process. This process takes the next chunk itself whenever the one due is not back yet, so
-    it works while the workers start (importing JAX and loading the model take seconds).
+    core each (pysam and numpy hold the GIL, so threads would not scale). Each worker loads
+    ``predictor``'s model file; the output is the same as with one process. This process takes
+    the next chunk itself whenever the one due is not back yet, so it works while the workers
+    start (importing JAX and loading the model take seconds).
     ``pool``: workers from :func:`dvcall.workers.start_workers`, when started earlier.
     """
-    predictor = make_predictor(pipeline, options.timings)
     handles: dict = {}
 
     def here(chunk: Chunk) -> list[Call]:
@@ -322,7 +294,7 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, pipeline,
     if pool is not None:
         yield from _call_with_workers(chunks, here, pool, options, depth, progress)
         return
-    with start_workers(options.threads - 1, model_path, bam_path, ref_path) as own:
+    with start_workers(options.threads - 1, predictor.path, bam_path, ref_path) as own:
         yield from _call_with_workers(chunks, here, own, options, depth, progress)
 
 
@@ -351,8 +323,8 @@ def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], list[Call]],
                 break
             result = done.pop(i)
             if isinstance(result, Future):
-                calls, seconds, compilations = result.result()
-                options.timings.add(seconds, compilations)
+                calls, *counts = result.result()
+                options.timings.add(*counts)
             else:
                 calls = result
             if progress:

@@ -25,7 +25,7 @@ def _fail(message: str) -> None:
 
 
 def _enable_compilation_cache() -> None:
-    from dvcall.model_io import enable_compilation_cache
+    from dvcall.executables import enable_compilation_cache
 
     enable_compilation_cache()
 
@@ -102,7 +102,6 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
 
         pool = start_workers(threads - 1, model, bam, ref)
     _install_signal_handlers(deferred=True)
-    _enable_compilation_cache()
     _quiet_htslib(debug)
     try:
         _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
@@ -123,23 +122,21 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
               max_depth, chunk_size, quiet, timings_path, pool=None):
     from dvcall.caller import CallOptions, call_chunks, expected_depth, open_inputs
     from dvcall.chunks import (
-        InputError,
         Region,
         merge_regions,
         parse_region,
         plan_chunks,
         read_bed,
     )
-    from dvcall.model_io import load_model
+    from dvcall.executables import Predictor
     from dvcall.reader import ReadFilter
+    from dvcall.timing import Timings
     from dvcall.vcf import VcfOutput, build_header
 
     started = time.perf_counter()
     bam_file, fasta = open_inputs(bam, ref)
-    pipeline, _ = load_model(model)
-    if not pipeline.config.use_evidence or pipeline.config.num_genotypes != 3:
-        raise InputError(f"{model}: this model has no reference/indel evidence or genotype head "
-                         "(e.g. made by 'dvcall train --synthetic'); it cannot call a BAM")
+    timings = Timings()
+    predictor = Predictor(model, timings)
     lengths = dict(zip(fasta.references, fasta.lengths))
     wanted = [parse_region(r, lengths) for r in regions]
     if bed is not None:
@@ -155,7 +152,8 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
     depth = expected_depth(bam_file)
     command = " ".join(shlex.quote(a) for a in ["dvcall", *sys.argv[1:]])
     header = build_header(fasta, ref, sample, command)
-    options = CallOptions(ReadFilter(min_mapq, min_baseq, max_depth), chunk_size, threads)
+    options = CallOptions(ReadFilter(min_mapq, min_baseq, max_depth), chunk_size, threads,
+                          timings)
     total_bases = sum(c.end - c.start for c in chunks)
     done = {"bases": 0, "calls": 0}
     show = not quiet
@@ -173,8 +171,8 @@ def _run_call(bam, ref, output, regions, bed, model, sample, threads, min_mapq, 
 
     _check_stop()
     with VcfOutput(output, header) as out:
-        for calls in call_chunks(chunks, bam, ref, pipeline, options, depth, progress,
-                                 model_path=model, pool=pool):
+        for calls in call_chunks(chunks, bam, ref, predictor, options, depth, progress,
+                                 pool=pool):
             with options.timings.stage("write"):
                 out.write(calls)
     if timings_path is not None:

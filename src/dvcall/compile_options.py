@@ -1,4 +1,4 @@
-"""How the caller's model is compiled: ``jax.jit`` with XLA options that suit this model.
+"""How the caller's model is compiled: ahead of time with XLA options that suit this model.
 
 XLA's CPU compiler hands reductions over a position's few channels (2 to 6 values) to
 YNNPACK, which ran them slower than XLA's own loops: the jitted model on a 50 kb chunk of a
@@ -14,20 +14,12 @@ import jax
 CPU_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 
 
-def jit(fn: Callable, **jit_kwargs) -> Callable:
-    """``jax.jit(fn)`` compiled with :data:`CPU_OPTIONS`, or plainly where this jaxlib does not
-    know one of them (it says so at the first compilation, which is then done again)."""
-    tuned = jax.jit(fn, compiler_options=CPU_OPTIONS, **jit_kwargs)
-    plain = jax.jit(fn, **jit_kwargs)
-    chosen = [tuned]
-
-    def run(*args, **kwargs):
-        try:
-            return chosen[0](*args, **kwargs)
-        except jax.errors.JaxRuntimeError as exc:
-            if chosen[0] is plain or "No such compile option" not in str(exc):
-                raise
-            chosen[0] = plain
-            return plain(*args, **kwargs)
-
-    return run
+def compile(fn: Callable, *args):
+    """``fn`` compiled ahead of time for ``args``' shapes with :data:`CPU_OPTIONS`, or plainly
+    where this jaxlib does not know one of them (it says so when compiling)."""
+    try:
+        return jax.jit(fn, compiler_options=CPU_OPTIONS).lower(*args).compile()
+    except jax.errors.JaxRuntimeError as exc:
+        if "No such compile option" not in str(exc):
+            raise
+        return jax.jit(fn).lower(*args).compile()

@@ -2,8 +2,6 @@
 model from a stranger cannot run code when loaded."""
 
 import json
-import os
-from importlib import resources
 from pathlib import Path
 
 import jax
@@ -14,11 +12,11 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from dvcall.chunks import InputError
+from dvcall.models import DEFAULT_MODEL, default_model_path  # noqa: F401 -- this module's API
 from dvcall.operators.evidence import FEATURE_SET
 from dvcall.pipelines import VariantCallingPipeline, VariantCallingPipelineConfig
 
 FORMAT_VERSION = 1
-DEFAULT_MODEL = "default.safetensors"
 
 
 def _flatten(state) -> dict[str, np.ndarray]:
@@ -52,25 +50,6 @@ def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None =
         "info": json.dumps(info or {}),
     }
     save_state(nnx.state(pipeline, nnx.Param), path, metadata)
-
-
-def enable_compilation_cache() -> None:
-    """Persist XLA compilations across runs ($DVCALL_CACHE_DIR, else ~/.cache/dvcall/jax), so
-    the second run of the day skips most compile time. Best effort: an unwritable cache folder
-    only costs speed."""
-    folder = os.environ.get("DVCALL_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "dvcall", "jax")
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError:
-        return
-    jax.config.update("jax_compilation_cache_dir", folder)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-
-
-def default_model_path() -> Path:
-    return Path(str(resources.files("dvcall") / "models" / DEFAULT_MODEL))
 
 
 def _initial_value(shape: jax.ShapeDtypeStruct) -> jax.Array:

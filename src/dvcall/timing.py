@@ -1,5 +1,6 @@
-"""Per-stage wall-clock totals (read, project, core, resolve, write) and jit compile counts,
-for `dvcall call --timings FILE` and the speed benchmark. Thread-safe: chunks run in threads."""
+"""Per-stage wall-clock totals (read, project, core, resolve, write), jit compilations and
+executables loaded from the cache, for `dvcall call --timings FILE` and the speed benchmark.
+Thread-safe: chunks run in threads."""
 
 import json
 import threading
@@ -15,6 +16,7 @@ class Timings:
         self._lock = threading.Lock()
         self.seconds = dict.fromkeys(self.STAGES, 0.0)
         self.compilations = 0
+        self.loads = 0  # executables loaded from the cache instead of compiled
 
     @contextmanager
     def stage(self, name: str):
@@ -30,28 +32,35 @@ class Timings:
         with self._lock:
             self.compilations += 1
 
-    def take(self) -> tuple[dict, int]:
+    def loaded(self) -> None:
+        with self._lock:
+            self.loads += 1
+
+    def take(self) -> tuple[dict, int, int]:
         """Return and reset the totals (a worker process reports per chunk)."""
         with self._lock:
-            out = (dict(self.seconds), self.compilations)
+            out = (dict(self.seconds), self.compilations, self.loads)
             self.seconds = dict.fromkeys(self.STAGES, 0.0)
-            self.compilations = 0
+            self.compilations = self.loads = 0
         return out
 
-    def add(self, seconds: dict, compilations: int) -> None:
+    def add(self, seconds: dict, compilations: int, loads: int = 0) -> None:
         with self._lock:
             for name, value in seconds.items():
                 self.seconds[name] = self.seconds.get(name, 0.0) + value
             self.compilations += compilations
+            self.loads += loads
 
     def __getstate__(self):  # sent to worker processes: the lock stays behind
-        return {"seconds": self.seconds, "compilations": self.compilations}
+        return {"seconds": self.seconds, "compilations": self.compilations, "loads": self.loads}
 
     def __setstate__(self, state):
         self.__init__()
         self.seconds, self.compilations = state["seconds"], state["compilations"]
+        self.loads = state.get("loads", 0)
 
     def write(self, path: Path, **extra) -> None:
         data = {"seconds": {k: round(v, 4) for k, v in self.seconds.items()},
-                "jit_compilations": self.compilations, **extra}
+                "jit_compilations": self.compilations, "executables_loaded": self.loads,
+                **extra}
         Path(path).write_text(json.dumps(data, indent=2) + "\n")

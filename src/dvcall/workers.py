@@ -36,23 +36,20 @@ def _start(model_path, bam_path, ref_path) -> None:
     atexit.register(os._exit, 0)
     import pysam
 
-    from dvcall.caller import make_predictor
-    from dvcall.model_io import enable_compilation_cache, load_model
+    from dvcall.executables import Predictor
     from dvcall.timing import Timings
 
     pysam.set_verbosity(0)
-    enable_compilation_cache()
     _WORKER.update(bam=bam_path, ref=ref_path, handles={}, timings=Timings())
     try:
-        pipeline, _ = load_model(model_path)
+        _WORKER["predictor"] = Predictor(model_path, _WORKER["timings"])
     except Exception as exc:  # noqa: BLE001 -- kept for call_in_worker to raise
         _WORKER["error"] = exc
-        return
-    _WORKER["predictor"] = make_predictor(pipeline, _WORKER["timings"])
 
 
 def call_in_worker(chunk, depth: float, options):
-    """``(calls, stage seconds, compilations)`` of one chunk, in a worker."""
+    """``(calls, stage seconds, compilations, executables loaded)`` of one chunk, in a
+    worker."""
     from dvcall.caller import call_chunk as call
 
     w = _WORKER
