@@ -3,7 +3,7 @@
 # simulated BAM (default 10 Mb over 3 contigs, 30x 2x150 art_illumina reads, bwa mem).
 # Runs alternate between tools; each is timed REPEATS times (default 3) with /usr/bin/time -v;
 # the table gives median wall seconds, seconds per Mb, peak RSS and ratios to bcftools, then
-# dvcall's per-stage breakdown (--timings) and jit compilations per run.
+# dvcall's per-stage breakdown (--timings), jit compilations and executables loaded per run.
 # Needs: bwa, art_illumina, bcftools, freebayes, GNU time (apt-get install bwa
 # art-nextgen-simulation-tools bcftools freebayes time).
 # Usage: bench/speed.sh [WORKDIR] [CONTIG_LENGTHS] [REPEATS]
@@ -17,8 +17,8 @@ d="$work/sim"
 [ -f "$d/reads.bam" ] || python -m dvcall.simulate --out "$d" --contigs "$contigs" \
   --coverage 30 --seed 4242 --simulator art >/dev/null 2>&1
 mb=$(python -c "print(sum(int(x) for x in '$contigs'.split(','))/1e6)")
-# warm the compilation cache once (a user's second run of the day)
-"$dv" call --bam "$d/reads.bam" --ref "$d/ref.fa" --region chr1:1-200000 -o /dev/null --quiet
+# warm the cache of compiled executables once (a user's second run of the day)
+"$dv" call --bam "$d/reads.bam" --ref "$d/ref.fa" --threads 2 -o /dev/null --quiet
 
 run() {  # name command...
   local name=$1; shift
@@ -62,6 +62,8 @@ for name in ("dvcall_t1", "dvcall_t2"):
     stages = [json.loads((work / f"{name}.{i}.json").read_text()) for i in range(1, repeats + 1)]
     med = {k: statistics.median(s["seconds"][k] for s in stages) for k in stages[0]["seconds"]}
     comp = [s["jit_compilations"] for s in stages]
+    loads = [s.get("executables_loaded", 0) for s in stages]
     print(f"{name} stages (median s; summed over threads): " +
-          ", ".join(f"{k} {v:.1f}" for k, v in med.items()) + f"; jit compilations per run: {comp}")
+          ", ".join(f"{k} {v:.1f}" for k, v in med.items()) +
+          f"; jit compilations per run: {comp}; executables loaded from the cache: {loads}")
 PY

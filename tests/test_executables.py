@@ -15,7 +15,7 @@ from safetensors.numpy import load_file, save_file
 
 from dvcall.caller import prepare_chunk
 from dvcall.chunks import Chunk, InputError
-from dvcall.executables import Predictor
+from dvcall.executables import Predictor, prune
 from dvcall.model_io import default_model_path
 from dvcall.reader import AlignmentSource, ReadFilter
 from dvcall.timing import Timings
@@ -106,3 +106,14 @@ def test_a_warm_process_calls_without_importing_flax(tmp_path, testdata):
     runs = [subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
                            text=True, env=env, check=True) for _ in range(2)]
     assert [json.loads(r.stdout.strip().splitlines()[-1]) for r in runs] == [True, False]
+
+
+def test_prune_deletes_the_least_recently_used_first(tmp_path):
+    for age, name in enumerate(["new", "mid", "old"]):
+        path = tmp_path / name
+        path.write_bytes(b"x" * 100)
+        os.utime(path, (1_000_000 - age * 1000, 1_000_000 - age * 1000))
+    prune(tmp_path, limit=250)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
+    prune(tmp_path, limit=250)
+    assert len(list(tmp_path.iterdir())) == 2

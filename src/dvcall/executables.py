@@ -28,6 +28,7 @@ from dvcall.models import default_model_path
 from dvcall.timing import Timings
 
 MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
+MAX_CACHE_BYTES = 256 << 20  # executables kept (~2.4 MB each); the least recently used go
 _SOURCE_ROOT = Path(__file__).parent
 
 
@@ -94,6 +95,25 @@ def model_key(model_path: Path) -> str:
 def _shape_key(data: dict) -> str:
     text = ";".join(f"{k}:{np.shape(v)}:{np.asarray(v).dtype}" for k, v in sorted(data.items()))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def prune(folder: Path, limit: int = MAX_CACHE_BYTES) -> None:
+    """Delete the least recently used files of ``folder`` until it holds at most ``limit``
+    bytes: every new model or dvcall version adds its own executables. Best effort."""
+    try:
+        files = [(f.stat(), f) for f in folder.iterdir() if f.is_file()]
+    except OSError:
+        return
+    files.sort(key=lambda item: item[0].st_mtime)
+    total = sum(stat.st_size for stat, _ in files)
+    for stat, path in files:
+        if total <= limit:
+            break
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        total -= stat.st_size
 
 
 def _write_atomically(path: Path, payload: bytes) -> None:
@@ -196,15 +216,23 @@ class Predictor:
                 pass
             else:
                 self.timings.loaded()
+                try:
+                    os.utime(path)  # recently used: kept by prune
+                except OSError:
+                    pass
                 return loaded
         compiled = self._compile(data)
         if jax.config.jax_compilation_cache_dir:
             # JAX's persistent cache may have handed this executable back, and such a one
             # serialises without its kernels ("Function ... not found" when the copy runs)
             return compiled
-        payload, in_tree, out_tree = serialize(compiled)
+        try:
+            payload, in_tree, out_tree = serialize(compiled)
+        except Exception:  # noqa: BLE001 -- a backend that cannot serialise: only slower
+            return compiled
         if in_tree == self._in_tree(data) and out_tree == jax.tree.structure((0, 0)):
             _write_atomically(path, hashlib.sha256(payload).digest() + payload)
+            prune(self.folder)
         return compiled
 
     def _compile(self, data: dict):
