@@ -238,3 +238,26 @@ def test_reads_carrying_two_nearby_indels_count_for_both():
     _, support = _realign(reads, ref)
     assert support.allele_reads == {(a, "T", "TCG"): 8, (a + 3, "ACG", "A"): 4}
     assert support.depths(a) == (0, 8) and support.depths(a + 3) == (4, 4)
+
+
+def test_a_weak_rival_spelling_does_not_make_a_hom_deletion_het():
+    """A hom deletion in a C run that a few reads' CIGARs spell one base longer (set B's
+    chr1:344717): those reads count neither for nor against it. A rival with a real
+    haplotype's share of the reads still counts against it."""
+    left = "".join(RNG.choice(list("AGT"), 119)) + "A"
+    right = "".join(RNG.choice(list("AGT"), 120))
+    ref = left + "C" * 12 + "TCCT" + "A" + right
+    at = len(left) + 12  # the T: deleting TCC here is the hom allele, TCCT the rival
+    short = ref[:at] + ref[at + 3 :]
+    long = ref[:at] + ref[at + 4 :]
+
+    def reads(hap, size, starts):
+        return [(s, [(0, at - s), (2, size), (0, 140 - (at - s))],
+                 hap[s : s + 140], bytes([30] * 140)) for s in starts]
+
+    for rivals, against in [(2, 0), (6, 6)]:
+        _, support = _realign(reads(short, 3, range(30, 90, 5)) +
+                              reads(long, 4, range(35, 35 + 8 * rivals, 8)), ref)
+        (anchor,) = {a for a, r, al in support.allele_reads if len(r) - len(al) == 3}
+        assert support.allele_reads[(anchor, ref[anchor : anchor + 4], ref[anchor])] == 12
+        assert support.depths(anchor) == (against, 12), support.allele_reads

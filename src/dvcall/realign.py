@@ -27,6 +27,10 @@ CONTEXT = 32  # reference bases compared on each side of the indel and its repea
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
 QUAL_CAP = 40
 MAX_LEFT_REPEAT = 200  # how far left of an anchor its repeat is followed
+# Another haplotype of a group counts against an allele from this many reads and this share
+# of the group's: fewer are read errors or a misspelt copy of the allele (a hom deletion with
+# 3 reads of 25 on a one-base-longer spelling was called het).
+MIN_AGAINST_READS, MIN_AGAINST_SHARE = 2, 0.2
 
 
 @dataclass
@@ -105,9 +109,15 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
             n = sum(int(c) for members, c in zip(carriers, counts[1:]) if i in members)
             allele_reads[(anchor, ref, alt)] = n
             alt_reads[anchor] += n
+        strong = max(MIN_AGAINST_READS, MIN_AGAINST_SHARE * decided)
         for anchor in {anchor for _, anchor, _, _ in alleles}:
-            # against an allele, every read that carries another haplotype of the group
-            ref_reads[anchor] = decided - alt_reads[anchor]
+            # against an allele: the reads of the reference and of every other haplotype of
+            # the group that could be a real one; a weak rival's reads count for neither
+            against = int(counts[0])
+            for members, c in zip(carriers, counts[1:]):
+                if c >= strong and not any(alleles[i][1] == anchor for i in members):
+                    against += int(c)
+            ref_reads[anchor] = against
     return result
 
 
