@@ -44,6 +44,14 @@ def test_bad_model_with_workers_fails_in_one_line(testdata, tmp_path):
     assert_clean_failure(result, out, str(model), "not a dvcall model")
 
 
+def test_a_folder_given_as_model_fails_in_one_line(testdata, tmp_path):
+    model = tmp_path / "models"
+    model.mkdir()
+    out = tmp_path / "o.vcf"
+    result = call(testdata / "reads.bam", testdata / "ref.fa", out, "--model", model)
+    assert_clean_failure(result, out, str(model), "cannot read the model file")
+
+
 def test_truncated_bam(testdata, tmp_path):
     bam = tmp_path / "cut.bam"
     bam.write_bytes((testdata / "reads.bam").read_bytes()[:1_000_000])

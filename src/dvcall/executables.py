@@ -119,6 +119,7 @@ def prune(folder: Path, limit: int = MAX_CACHE_BYTES) -> None:
 def _write_atomically(path: Path, payload: bytes) -> None:
     """Best effort (a read-only cache only costs speed); renamed into place, so a process
     reading the file meanwhile, or a second writer, sees a whole file."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -126,7 +127,8 @@ def _write_atomically(path: Path, payload: bytes) -> None:
             fh.write(payload)
         os.replace(tmp, path)
     except OSError:
-        pass
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 class Predictor:
@@ -144,7 +146,11 @@ class Predictor:
             raise InputError(f"{self.path}: model file not found")
         self.timings = timings if timings is not None else Timings()
         self.folder = (cache_folder() if folder is None else Path(folder)) / "executables"
-        self.key = model_key(self.path)
+        try:
+            self.key = model_key(self.path)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot read the model file ({exc.strerror}); pass "
+                             "a file written by 'dvcall train'") from None
         self._pipeline = None
         self._by_shape: dict[str, Callable] = {}
         self._table = self._saved_table()
