@@ -117,3 +117,13 @@ def test_prune_deletes_the_least_recently_used_first(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mid", "new"]
     prune(tmp_path, limit=250)
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_a_cache_folder_that_cannot_be_written_only_costs_speed(tmp_path, chunk_data):
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the cache folder would be\n")
+    want, _, _ = _predict(tmp_path / "ok", chunk_data)
+    for _ in range(2):
+        got, compiled, loaded = _predict(blocked / "cache", chunk_data)
+        assert (compiled, loaded) == (1, 0)
+        np.testing.assert_array_equal(got[0], want[0])
