@@ -15,7 +15,7 @@ from safetensors.numpy import load_file, save_file
 
 from dvcall.caller import prepare_chunk
 from dvcall.chunks import Chunk, InputError
-from dvcall.executables import Predictor, prune
+from dvcall.executables import Predictor, model_key, prune
 from dvcall.model_io import default_model_path
 from dvcall.reader import AlignmentSource, ReadFilter
 from dvcall.timing import Timings
@@ -127,3 +127,15 @@ def test_a_cache_folder_that_cannot_be_written_only_costs_speed(tmp_path, chunk_
         got, compiled, loaded = _predict(blocked / "cache", chunk_data)
         assert (compiled, loaded) == (1, 0)
         np.testing.assert_array_equal(got[0], want[0])
+
+
+def test_the_key_follows_what_the_executable_depends_on(tmp_path, monkeypatch):
+    model = tmp_path / "m.safetensors"
+    model.write_bytes(default_model_path().read_bytes())
+    key = model_key(model)
+    assert model_key(model) == key
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_min_max=true")
+    assert model_key(model) != key
+    monkeypatch.delenv("XLA_FLAGS")
+    model.write_bytes(model.read_bytes() + b" ")
+    assert model_key(model) != key

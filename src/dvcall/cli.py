@@ -86,7 +86,8 @@ def main() -> None:
 @click.option("--chunk-size", default=50_000, show_default=True, type=click.IntRange(1000))
 @click.option("--quiet", is_flag=True, help="no progress on stderr")
 @click.option("--timings", type=click.Path(path_type=Path),
-              help="write per-stage seconds and jit compile count (JSON) here")
+              help="write per-stage seconds, jit compilations and executables loaded "
+                   "(JSON) here")
 @click.option("--debug", is_flag=True, help="show tracebacks")
 def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
                  max_depth, chunk_size, quiet, timings, debug):
