@@ -13,6 +13,7 @@ load or whose checksum fails is compiled again and replaced.
 
 import hashlib
 import importlib.metadata
+import io
 import os
 import tempfile
 from collections.abc import Callable
@@ -92,9 +93,9 @@ def model_key(model_path: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def _shape_key(data: dict) -> str:
-    text = ";".join(f"{k}:{np.shape(v)}:{np.asarray(v).dtype}" for k, v in sorted(data.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def _shapes(data: dict) -> tuple:
+    """What an executable is compiled for: every input's name, shape and dtype."""
+    return tuple((k, np.shape(v), np.asarray(v).dtype.str) for k, v in sorted(data.items()))
 
 
 def prune(folder: Path, limit: int = MAX_CACHE_BYTES) -> None:
@@ -152,7 +153,7 @@ class Predictor:
             raise InputError(f"{self.path}: cannot read the model file ({exc.strerror}); pass "
                              "a file written by 'dvcall train'") from None
         self._pipeline = None
-        self._by_shape: dict[str, Callable] = {}
+        self._by_shape: dict[tuple, Callable] = {}
         self._table = self._saved_table()
         if self._table is None:
             self._table = self._compute_table()
@@ -190,8 +191,6 @@ class Predictor:
         """The pipeline's base-weight table, an input of every chunk's call: inside the
         compiled function XLA fused it into the per-base gather, computing it for every base."""
         table = np.asarray(self._load_pipeline().base_weight_table())
-        import io
-
         buffer = io.BytesIO()
         np.save(buffer, table, allow_pickle=False)
         _write_atomically(self._table_path(), buffer.getvalue())
@@ -199,16 +198,17 @@ class Predictor:
 
     # -- executables --
     def __call__(self, data: dict) -> tuple:
-        shape_key = _shape_key(data)
-        run = self._by_shape.get(shape_key)
+        shapes = _shapes(data)
+        run = self._by_shape.get(shapes)
         if run is None:
-            run = self._by_shape[shape_key] = self._executable(shape_key, data)
+            run = self._by_shape[shapes] = self._executable(shapes, data)
         return run(self._weights, self._table, data)
 
     def _in_tree(self, data: dict):
         return jax.tree.structure(((self._weights, self._table, data), {}))
 
-    def _executable(self, shape_key: str, data: dict) -> Callable:
+    def _executable(self, shapes: tuple, data: dict) -> Callable:
+        shape_key = hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
         path = self.folder / f"{self.key}-{shape_key}.exe"
         try:
             blob = path.read_bytes()

@@ -84,8 +84,7 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         alleles = sorted(((n, anchor, ref, alt) for anchor in group
                           for n, ref, alt in by_anchor[anchor]), reverse=True)[:MAX_ALLELES]
         first = min(anchor for _, anchor, _, _ in alleles)
-        end = max(anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
-                  for _, anchor, ref, _ in alleles)  # first base after every allele's repeat
+        end = max(_allele_end(anchor, ref, repeat) for _, anchor, ref, _ in alleles)
         lo, hi = _repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
         if lo < 0 or hi > length:
             continue
@@ -152,6 +151,11 @@ def _repeat_start(ref_codes: np.ndarray, anchor: int) -> int:
     return start
 
 
+def _allele_end(anchor: int, ref: str, repeat: np.ndarray) -> int:
+    """First base after an allele's deleted bases and the repeat it can slide through."""
+    return anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
+
+
 def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
     """Anchors whose indels reach into one another's repeat, realigned together: a read
     with a 2-base insertion in an ACC repeat matches the 1-base deletion one unit along
@@ -159,8 +163,7 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
     groups: list[list[int]] = []
     group_end = -1  # first base after the current group's indels and repeats
     for anchor in sorted(by_anchor):
-        longest_deletion = max(len(ref) - 1 for _, ref, _ in by_anchor[anchor])
-        end = anchor + 1 + max(int(repeat[anchor]), longest_deletion)
+        end = max(_allele_end(anchor, ref, repeat) for _, ref, _ in by_anchor[anchor])
         if groups and anchor < group_end:
             groups[-1].append(anchor)
             group_end = max(group_end, end)
