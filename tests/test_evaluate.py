@@ -31,9 +31,9 @@ def reference(tmp_path_factory):
     return path
 
 
-def write_vcf(path, records):
+def write_vcf(path, records, motif=MOTIF):
     """records: (POS within the motif, REF, ALT, GT string)."""
-    lines = ["##fileformat=VCFv4.2", f"##contig=<ID=c,length={2 * FLANK + len(MOTIF)}>",
+    lines = ["##fileformat=VCFv4.2", f"##contig=<ID=c,length={2 * FLANK + len(motif)}>",
              '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS"]
     for pos, ref, alt, gt in sorted(records):
@@ -119,3 +119,38 @@ def test_cli_table_json_and_roc(tmp_path, reference):
                                   "gt_concordance", "genotype_aware"}
     rows = (tmp_path / "roc.tsv").read_text().splitlines()
     assert rows[0].startswith("type\tmin_qual") and any(r.startswith("INDEL\t50") for r in rows)
+
+
+# A CACAC repeat (benchmark set B, chr1:584381-584470): deleting CA at 24 and inserting
+# CACACCA at 44 is one more CACAC unit, as is inserting CAC at 21 and CA at 44. The records
+# of each description lie 17-20 bp apart, so only clustering along the repeat compares them.
+REPEAT = ("GCACCACACCACACCACACCACACCACACCACACCACACCACACCACACCACACCACCGATCGAAGTTAACCGTATAGGG"
+          "AATTTCAGAA")
+
+
+def test_indels_far_apart_in_one_repeat_are_one_cluster(tmp_path):
+    rng = np.random.default_rng(5)
+    flank = lambda: "".join(rng.choice(list("ACGT"), FLANK))  # noqa: E731
+    reference = tmp_path / "ref.fa"
+    reference.write_text(f">c\n{flank()}{REPEAT}{flank()}\n")
+    pysam.faidx(str(reference))
+    truth = [(24, "CCA", "C", "1/1"), (44, "C", "CCACACCA", "1/1")]
+    calls = [(21, "A", "ACAC", "1/1"), (44, "C", "CCA", "1/1")]
+
+    def spelt(variants):
+        out, at = [], 0
+        for pos, ref, alt, _ in sorted(variants):
+            assert REPEAT[pos - 1 : pos - 1 + len(ref)] == ref
+            out += [REPEAT[at : pos - 1], alt]
+            at = pos - 1 + len(ref)
+        return "".join(out) + REPEAT[at:]
+
+    assert spelt(truth) == spelt(calls) != REPEAT
+    result = evaluate(write_vcf(tmp_path / "calls.vcf", calls, REPEAT),
+                      write_vcf(tmp_path / "truth.vcf", truth, REPEAT), reference)
+    gt = result["INDEL"]["genotype_aware"]
+    assert (gt["tp"], gt["fp"], gt["fn"]) == (2, 0, 0)
+    # one record short, the calls spell another sequence
+    result = evaluate(write_vcf(tmp_path / "calls.vcf", calls[:1], REPEAT),
+                      write_vcf(tmp_path / "truth.vcf", truth, REPEAT), reference)
+    assert result["INDEL"]["genotype_aware"]["tp"] == 0

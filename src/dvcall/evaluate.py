@@ -6,7 +6,8 @@ Records that do not match one to one are compared again as haplotypes, as vcfeva
 variants of both files are grouped into clusters, and a cluster whose calls spell the same
 sequences as its truth variants counts every variant in it as found. Two indels in a repeat can
 describe one haplotype in several ways (``A -> ACAC`` + ``ACAC -> A`` 20 bp on is a shifted
-repeat unit), and no normalisation of single records finds that.
+repeat unit), and no normalisation of single records finds that. A cluster reaches along the
+repeat an indel lies in, however long, so the records at both ends of it meet.
 
 Allele-only figures count a call as a true positive when its alleles are in the truth (each
 variant applied to one haplotype, vcfeval's ``--squash-ploidy``); the genotype-aware figures
@@ -19,10 +20,12 @@ import json
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pysam
 import pysam.bcftools
 
-from dvcall.chunks import InputError, Region, open_fasta, read_bed
+from dvcall.chunks import InputError, Region, open_fasta, read_bed, repeat_span
+from dvcall.reader import BASE_CODE
 
 
 def _normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
@@ -92,6 +95,7 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
 
 
 CLUSTER_GAP = 10  # variants closer than this (bp between their REF spans) share a cluster
+MAX_SLIDE = 200  # how far right of an indel its repeat is followed
 MAX_LOOSE = 10  # unmatched records per cluster tried in every combination
 MAX_PHASINGS = 1 << 10  # clusters with more hets than this allows stay record by record
 
@@ -106,7 +110,7 @@ def _match(called: dict, expected: dict, fasta, genotyped: bool) -> tuple[set, s
 
     call_hits = {k for k in called if same(k)}
     truth_hits = {k for k in expected if same(k)}
-    for cluster in _clusters(called, expected):
+    for cluster in _clusters(called, expected, fasta):
         calls = [k for side, k in cluster if side == 0]
         truths = [k for side, k in cluster if side == 1]
         loose_calls = [k for k in calls if k not in call_hits]
@@ -144,9 +148,34 @@ def _subsets(keys: list) -> list[list]:
     return [[k for i, k in enumerate(keys) if bits >> i & 1] for bits in range(1, 1 << len(keys))]
 
 
-def _clusters(called: dict, expected: dict):
-    """Groups of (side, key) on one contig whose REF spans lie within CLUSTER_GAP of each
-    other; side 0 = call, 1 = truth. Only groups holding both sides can change anything."""
+def _reach(key: tuple, fasta) -> int:
+    """How far right of its REF an indel's haplotype can be spelt otherwise (0 for a SNP):
+    the bases it can slide (moved by j, a deletion removes the j bases after it instead of
+    its first j, an insertion's sequence rotates by j), or the tandem repeat (units of 1-6
+    bp) at its anchor, where indels together can shift by whole units (-CA here and
+    +CACACCA 20 bp on is +CACAC: one more unit of a CACAC repeat)."""
+    contig, pos, ref, alt = key
+    if len(ref) > 1 and alt == ref[:1]:
+        moved = ref[1:]
+    elif len(alt) > 1 and ref == alt[:1]:
+        moved = alt[1:]
+    else:
+        return 0
+    context = fasta.fetch(contig, pos - 1, pos - 1 + len(ref) + MAX_SLIDE).upper()
+    after = context[len(ref):]
+    template = moved + after  # base j after the indel must equal template[j]
+    slide = 0
+    while slide < len(after) and after[slide] == template[slide]:
+        slide += 1
+    codes = BASE_CODE[np.frombuffer(context.encode(), np.uint8)]
+    return max(slide, int(repeat_span(codes)[0]) - len(ref))
+
+
+def _clusters(called: dict, expected: dict, fasta):
+    """Groups of (side, key) on one contig whose REF spans, each extended by how far an
+    indel can slide along its repeat (:func:`_reach`), lie within CLUSTER_GAP of each other;
+    side 0 = call, 1 = truth. Only groups holding both sides can change anything: an indel
+    written at either end of a long repeat must meet the records near both ends."""
     items = sorted([(k[0], k[1], 0, k) for k in called] + [(k[0], k[1], 1, k) for k in expected])
     group: list = []
     group_end, contig = -1, None
@@ -158,7 +187,7 @@ def _clusters(called: dict, expected: dict):
         if not group:
             contig, group_end = item_contig, -1
         group.append((side, key))
-        group_end = max(group_end, pos - 1 + len(key[2]))
+        group_end = max(group_end, pos - 1 + len(key[2]) + _reach(key, fasta))
     if group and {s for s, _ in group} == {0, 1}:
         yield group
 
