@@ -1,0 +1,89 @@
+"""The genotype-aware errors of one caller on one benchmark set, with the reads at each site.
+
+Says which errors the reads allow a caller to avoid: a het with 0-1 alternative reads, or one
+whose reads are nearly all alternative, is missed or called hom by any caller that believes
+its reads. Errors are those of ``dvcall evaluate`` (after its haplotype matching); read
+counts come from the BAM's pileup (MAPQ >= 1, no duplicates or secondary reads). For an indel
+the alternative reads are those whose CIGAR has an indel of the same kind and length
+anchored within 10 bp of it.
+
+Usage: python bench/errors.py SET_DIR CALLER [SNP|INDEL]
+  SET_DIR holds ref.fa, truth.vcf.gz, reads.bam and CALLER.vcf.gz (as bench/accuracy.sh
+  leaves them); dvcall's PASS records are scored, other callers' records all (as there).
+Prints one line per error, then the errors counted by alternative reads.
+"""
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pysam
+
+from dvcall.chunks import open_fasta
+from dvcall.evaluate import _match, _normalized_alleles
+
+INDEL_WINDOW = 10
+
+
+def site_reads(bam: pysam.AlignmentFile, key: tuple) -> tuple[int, int, int]:
+    """(reference reads, alternative reads, depth) at a variant ``(contig, POS, REF, ALT)``."""
+    contig, pos, ref, alt = key
+    if len(ref) == len(alt) == 1:
+        counts: Counter = Counter()
+        for column in bam.pileup(contig, pos - 1, pos, truncate=True, min_base_quality=0,
+                                 min_mapping_quality=1):
+            for read in column.pileups:
+                if read.is_del or read.is_refskip:
+                    counts["-"] += 1
+                else:
+                    counts[read.alignment.query_sequence[read.query_position]] += 1
+        return counts[ref], counts[alt], sum(counts.values())
+    kind, length = (1, len(alt) - len(ref)) if len(alt) > len(ref) else (2, len(ref) - len(alt))
+    depth = carrying = 0
+    for read in bam.fetch(contig, pos - 1, pos):
+        if read.is_unmapped or read.is_secondary or read.is_supplementary or \
+                read.is_duplicate or read.mapping_quality < 1:
+            continue
+        depth += 1
+        at = read.reference_start
+        for op, n in read.cigartuples:
+            if op == kind and n == length and abs(at - pos) <= INDEL_WINDOW:
+                carrying += 1
+                break
+            if op in (0, 2, 3, 7, 8):
+                at += n
+    return depth - carrying, carrying, depth
+
+
+def main(folder: str, caller: str, kind: str = "SNP") -> None:
+    d = Path(folder)
+    fasta = open_fasta(d / "ref.fa")
+    calls = _normalized_alleles(d / f"{caller}.vcf.gz", d / "ref.fa", None,
+                                pass_only=caller == "dvcall")
+    truth = _normalized_alleles(d / "truth.vcf.gz", d / "ref.fa", None, True)
+    call_hits, truth_hits = _match(calls, truth, fasta, genotyped=True)
+
+    def of_kind(k):
+        return (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")
+
+    rows = [("FP", k, calls[k]) for k in calls if k not in call_hits and of_kind(k)]
+    rows += [("FN", k, truth[k]) for k in truth if k not in truth_hits and of_kind(k)]
+    rows.sort(key=lambda r: (r[1][0], r[1][1], r[0]))
+    bam = pysam.AlignmentFile(str(d / "reads.bam"))
+    bins: Counter = Counter()
+    print("error\tcontig\tpos\tref\talt\tgenotype\tqual\tref_reads\talt_reads\tdepth")
+    for error, key, (zygosity, qual) in rows:
+        ref_reads, alt_reads, depth = site_reads(bam, key)
+        quality = "." if qual is None else f"{qual:.1f}"
+        print(f"{error}\t{key[0]}\t{key[1]}\t{key[2][:20]}\t{key[3][:20]}\t{zygosity}\t{quality}"
+              f"\t{ref_reads}\t{alt_reads}\t{depth}")
+        bins[(error, zygosity, min(alt_reads, 4), ref_reads <= 1)] += 1
+    print(f"\n{len(rows)} {kind} errors, by error, genotype, alternative reads (4 or more "
+          "as 4+) and whether at most one read shows the reference:")
+    for (error, zygosity, alt_reads, few_ref), n in sorted(bins.items()):
+        print(f"  {error} {zygosity} alt {alt_reads}{'+' if alt_reads == 4 else ''}"
+              f"{' ref <= 1' if few_ref else ''}: {n}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
