@@ -7,7 +7,8 @@ variants of both files are grouped into clusters, and a cluster whose calls spel
 sequences as its truth variants counts every variant in it as found. Two indels in a repeat can
 describe one haplotype in several ways (``A -> ACAC`` + ``ACAC -> A`` 20 bp on is a shifted
 repeat unit), and no normalisation of single records finds that. A cluster reaches along the
-repeat an indel lies in, however long, so the records at both ends of it meet.
+repeat an indel lies in (up to MAX_SLIDE bases past it), so the records at both ends of a long
+repeat meet, as on vcfeval's path through a whole region.
 
 Allele-only figures count a call as a true positive when its alleles are in the truth (each
 variant applied to one haplotype, vcfeval's ``--squash-ploidy``); the genotype-aware figures
