@@ -71,7 +71,9 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
     regions = read_bed(bed, lengths) if bed else None
     called = _normalized_alleles(calls, ref, regions, pass_only=not all_records)
     expected = _normalized_alleles(truth, ref, regions, pass_only=True)
-    found = {view: _match(called, expected, fasta, genotyped=view == "genotype")
+    clusters = list(_clusters(called, expected, fasta))  # the same for both views
+    found = {view: _match(called, expected, fasta, genotyped=view == "genotype",
+                          clusters=clusters)
              for view in ("allele", "genotype")}
     result: dict = {}
     roc = []
@@ -101,17 +103,19 @@ MAX_LOOSE = 10  # unmatched records per cluster tried in every combination
 MAX_PHASINGS = 1 << 10  # clusters with more hets than this allows stay record by record
 
 
-def _match(called: dict, expected: dict, fasta, genotyped: bool) -> tuple[set, set]:
+def _match(called: dict, expected: dict, fasta, genotyped: bool,
+           clusters: list | None = None) -> tuple[set, set]:
     """(call keys, truth keys) that are found: the same record on both sides, or in a
     cluster, the largest sets of unmatched calls and truth records that spell the same
-    haplotypes (with the cluster's matched records) on both sides, as vcfeval finds."""
+    haplotypes (with the cluster's matched records) on both sides, as vcfeval finds.
+    ``clusters``: :func:`_clusters` of these records, when already made."""
     def same(k):
         return k in expected and k in called and (
             not genotyped or called[k][0] == expected[k][0])
 
     call_hits = {k for k in called if same(k)}
     truth_hits = {k for k in expected if same(k)}
-    for cluster in _clusters(called, expected, fasta):
+    for cluster in _clusters(called, expected, fasta) if clusters is None else clusters:
         calls = [k for side, k in cluster if side == 0]
         truths = [k for side, k in cluster if side == 1]
         loose_calls = [k for k in calls if k not in call_hits]
@@ -180,6 +184,7 @@ def _clusters(called: dict, expected: dict, fasta):
     items = sorted([(k[0], k[1], 0, k) for k in called] + [(k[0], k[1], 1, k) for k in expected])
     group: list = []
     group_end, contig = -1, None
+    reach: dict[tuple, int] = {}
     for item_contig, pos, side, key in items:
         if group and (item_contig != contig or pos > group_end + CLUSTER_GAP):
             if {s for s, _ in group} == {0, 1}:
@@ -188,7 +193,9 @@ def _clusters(called: dict, expected: dict, fasta):
         if not group:
             contig, group_end = item_contig, -1
         group.append((side, key))
-        group_end = max(group_end, pos - 1 + len(key[2]) + _reach(key, fasta))
+        if key not in reach:  # a record on both sides is looked at once
+            reach[key] = _reach(key, fasta)
+        group_end = max(group_end, pos - 1 + len(key[2]) + reach[key])
     if group and {s for s, _ in group} == {0, 1}:
         yield group
 

@@ -57,7 +57,7 @@ class Timings:
     def __setstate__(self, state):
         self.__init__()
         self.seconds, self.compilations = state["seconds"], state["compilations"]
-        self.loads = state.get("loads", 0)
+        self.loads = state["loads"]
 
     def write(self, path: Path, **extra) -> None:
         data = {"seconds": {k: round(v, 4) for k, v in self.seconds.items()},
