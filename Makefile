@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint demo bench-core testdata model clean
+.PHONY: install test lint bench-core testdata model clean
 
 $(BIN)/dvcall: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ lint: install
 
 bench-core: install
 	$(BIN)/python bench/core.py
+
+# Regenerate testdata/ and the packaged default model (need bwa, art_illumina; dwgsim for model).
+testdata: install
+	PATH=$(abspath $(BIN)):$$PATH bash testdata/make_testdata.sh
+
+model: install
+	PATH=$(abspath $(BIN)):$$PATH bash scripts/make_default_model.sh
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache
