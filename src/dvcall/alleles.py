@@ -78,6 +78,76 @@ def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.nda
     return np.bincount(flat, minlength=length * 6).reshape(length, 6)
 
 
+# Clean bases: what a SNP's binomial test counts (see clean_snp_p_ref).
+CLEAN_BASE_QUALITY = 20
+CLEAN_MAPQ = 20
+CLEAN_END_MARGIN = 2  # bases from either end of the read's alignment
+# A clean base shows one given wrong base with this chance (Q20 spread over three bases).
+CLEAN_ALT_ERROR = 0.01 / 3
+# SNPs per base of a germline genome (about 1 in 1,000 in humans).
+SNP_PRIOR = 1e-3
+# No SNP from the test within this many bases of any read's indel: reads aligned across an
+# indel in a homopolymer show runs of clean-looking mismatches there.
+CLEAN_INDEL_MARGIN = 10
+
+
+def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.ndarray
+                      ) -> np.ndarray:
+    """``(M, 4)`` counts of A C G T at window ``positions`` over clean bases only: base
+    quality >= CLEAN_BASE_QUALITY, MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the
+    read's aligned ends (a misplaced read end shows mismatches, however good its bases)."""
+    positions = np.asarray(positions, np.int64)
+    counts = np.zeros((len(positions), 4), np.int64)
+    if reads.num_reads == 0 or len(positions) == 0:
+        return counts
+    order = np.argsort(reads.starts, kind="stable")
+    starts, ends = reads.starts[order], reads.ends[order]
+    at = positions + window_start
+    longest = int((ends - starts).max())
+    lo = np.searchsorted(starts, at - longest + 1)
+    hi = np.searchsorted(starts, at, side="right")
+    site = np.repeat(np.arange(len(positions)), hi - lo)
+    row = order[np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist())]
+                               or [np.zeros(0, np.int64)])]
+    q = at[site]
+    col = q - reads.starts[row]
+    ok = ((q >= reads.starts[row] + CLEAN_END_MARGIN) & (q < reads.ends[row] - CLEAN_END_MARGIN)
+          & (reads.mapq[row] >= CLEAN_MAPQ) & (col < reads.codes.shape[1]))
+    site, row, col = site[ok], row[ok], col[ok]
+    codes = reads.codes[row, col].astype(np.int64)
+    ok = (codes < 4) & (reads.quality[row, col] >= CLEAN_BASE_QUALITY)
+    np.add.at(counts, (site[ok], codes[ok]), 1)
+    return counts
+
+
+def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
+    """``(M,)`` P(no SNP) from clean base counts: the binomial likelihood of the commonest
+    other base's reads under a het (half the reads) against under sequencing error
+    (CLEAN_ALT_ERROR), with SNP_PRIOR. 4 such reads in 22 give P(ref) 0.30, 3 in 22 0.99,
+    4 in 60 1.0: depth counts, unlike a fixed number of reads."""
+    counts = np.asarray(counts, np.float64)
+    rows = np.arange(len(counts))
+    ref_reads = counts[rows, ref_index]
+    others = counts.copy()
+    others[rows, ref_index] = -1
+    alt_reads = others.max(axis=1)
+    llr = (alt_reads * np.log(0.5 / CLEAN_ALT_ERROR)
+           + ref_reads * np.log(0.5 / (1 - 3 * CLEAN_ALT_ERROR)))
+    log_odds = llr + np.log(SNP_PRIOR / (1 - SNP_PRIOR))
+    return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
+
+
+def near_indel_evidence(evidence: "IndelEvidence", positions: np.ndarray,
+                        margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
+    """``(M,)`` bool: within ``margin`` bases of any read's indel (its REF span)."""
+    positions = np.asarray(positions, np.int64)
+    if len(evidence.anchor) == 0 or len(positions) == 0:
+        return np.zeros(len(positions), bool)
+    span = np.array([len(ref) for ref, _ in evidence.alleles], np.int64)
+    lo, hi = evidence.anchor - margin, evidence.anchor + span - 1 + margin
+    return ((positions[:, None] >= lo[None, :]) & (positions[:, None] <= hi[None, :])).any(1)
+
+
 def phred(p_error: float, cap: float) -> float:
     return float(min(-10.0 * np.log10(max(p_error, 1e-30)), cap))
 

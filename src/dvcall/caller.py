@@ -12,8 +12,11 @@ import pysam
 from dvcall.alleles import (
     Call,
     IndelEvidence,
+    clean_base_counts,
+    clean_snp_p_ref,
     counts_at,
     indel_cells,
+    near_indel_evidence,
     normalize_indels,
     resolve_indels,
     resolve_snp,
@@ -233,9 +236,11 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
-    for p in (np.flatnonzero(called[inside] & (variant_class[inside] == 1)) + FLANK).tolist():
+    p_snp, snp_genotypes = _with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes)
+    is_snp = (p_snp < EMIT_P_REF) & ((variant_class == 1) | (p_snp < p_ref))
+    for p in (np.flatnonzero(is_snp[inside]) + FLANK).tolist():
         call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),
-                           float(p_ref[p]), genotypes[p])
+                           float(p_snp[p]), snp_genotypes[p])
         if call is not None:
             calls.append(call)
     for a, b in runs(called & (variant_class == 2)):
@@ -255,6 +260,34 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     for call in result:
         call.filters = ["PASS"] if call.qual >= PASS_QUAL[call.kind] else ["LowQual"]
     return result
+
+
+def _with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
+                     variant_class: np.ndarray, genotypes: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
+    bases alone make a SNP more likely than the model does and than SNP PASS needs
+    (:func:`clean_snp_p_ref`), away from any read's indel. The classifier saw few hets
+    with skewed allele balance: it left a het with 4 clean alternative reads in 22 at
+    P(ref) 0.98. Only the model's candidates (P(ref) < 1) are tested."""
+    snp_pass = 10.0 ** (-PASS_QUAL["SNP"] / 10.0)
+    inside = np.zeros(len(p_ref), bool)
+    inside[FLANK : FLANK + chunk.end - chunk.start] = True
+    reference = np.asarray(prepared.data["reference"][: len(p_ref)])
+    unsure = np.flatnonzero(inside & (p_ref < 1.0) & (reference < 4)
+                            & ((p_ref >= snp_pass) | (variant_class != 1)))
+    clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
+                            reference[unsure])
+    sure = (clean < snp_pass) & (clean < p_ref[unsure])
+    unsure, clean = unsure[sure], clean[sure]
+    away = ~near_indel_evidence(prepared.indels, unsure)
+    unsure, clean = unsure[away], clean[away]
+    if len(unsure) == 0:
+        return p_ref, genotypes
+    p_snp, snp_genotypes = p_ref.copy(), np.array(genotypes, copy=True)
+    p_snp[unsure] = clean
+    snp_genotypes[unsure] = np.stack([clean, 1.0 - clean, np.zeros_like(clean)], axis=1)
+    return p_snp, snp_genotypes
 
 
 def _drop_snps_in_hom_deletions(calls: list[Call]) -> list[Call]:
