@@ -160,11 +160,12 @@ def test_cram_gives_the_same_calls_as_bam(whole_run, testdata, tmp_path):
     assert body(calls) == [line for line in body(out) if line.startswith("chr2\t")]
 
 
-def test_snps_on_bases_of_a_hom_deletion_are_dropped():
-    """Reads aligned through the edge of a hom-alt deletion show mismatches on the deleted
-    bases; those SNP calls go, SNPs beside the deletion and under a het deletion stay."""
+def test_snps_on_bases_deleted_from_both_haplotypes_are_dropped():
+    """Reads aligned through the edge of a deletion show mismatches on the deleted bases;
+    SNP calls on bases that a hom-alt deletion, or two overlapping het deletions, remove go;
+    SNPs beside them and under one het deletion stay."""
     from dvcall.alleles import Call
-    from dvcall.caller import _drop_snps_in_hom_deletions
+    from dvcall.caller import _drop_snps_in_deleted_bases
 
     def call(pos, ref, alt, genotype, kind):
         return Call("chr1", pos, ref, [alt], 50.0, genotype, 50, 30, [0, 30], kind)
@@ -172,7 +173,10 @@ def test_snps_on_bases_of_a_hom_deletion_are_dropped():
     deletion = call(100, "ACGTA", "A", (1, 1), "INDEL")        # deletes 101..104
     het_deletion = call(200, "ACG", "A", (0, 1), "INDEL")      # deletes 201..202
     insertion = call(300, "A", "ACGT", (1, 1), "INDEL")
-    inside = [call(p, "C", "T", (0, 1), "SNP") for p in (101, 104)]
-    kept = [call(p, "C", "T", (0, 1), "SNP") for p in (100, 105, 201, 301)]
-    calls = [deletion, het_deletion, insertion, *inside, *kept]
-    assert _drop_snps_in_hom_deletions(calls) == [deletion, het_deletion, insertion, *kept]
+    long_het = call(400, "ACGTAC", "A", (0, 1), "INDEL")       # deletes 401..405
+    short_het = call(402, "GTA", "G", (0, 1), "INDEL")         # deletes 403..404
+    inside = [call(p, "C", "T", (0, 1), "SNP") for p in (101, 104, 403, 404)]
+    kept = [call(p, "C", "T", (0, 1), "SNP") for p in (100, 105, 201, 301, 402, 405)]
+    calls = [deletion, het_deletion, insertion, long_het, short_het, *inside, *kept]
+    assert _drop_snps_in_deleted_bases(calls) == [deletion, het_deletion, insertion, long_het,
+                                                  short_het, *kept]

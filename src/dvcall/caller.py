@@ -251,7 +251,7 @@ def _resolve(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
                                     prepared.indels, counts, spanning, float(p_ref[best]),
                                     genotypes[best], prepared.realigned))
     unique = {}
-    for call in _drop_snps_in_hom_deletions(calls):
+    for call in _drop_snps_in_deleted_bases(calls):
         if chunk.start <= call.pos < chunk.end:
             key = call.sort_key
             if key not in unique or unique[key].qual < call.qual:
@@ -290,13 +290,30 @@ def _with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     return p_snp, snp_genotypes
 
 
-def _drop_snps_in_hom_deletions(calls: list[Call]) -> list[Call]:
-    """Calls without the SNPs on bases a hom-alt deletion call removes from both haplotypes:
-    reads that the aligner ran through the deletion's edge show such SNPs, at low QUAL."""
-    deleted = [(c.pos + 1, c.pos + len(c.ref)) for c in calls if c.kind == "INDEL"
-               and c.genotype == (1, 1) and len(c.ref) > len(c.alts[0])]
+def _drop_snps_in_deleted_bases(calls: list[Call]) -> list[Call]:
+    """Calls without the SNPs on bases that the deletion calls remove from both haplotypes
+    (a hom-alt deletion, or two het deletions over the base: overlapping deletions cannot
+    share a haplotype). Reads that the aligner ran through a deletion's edge show such SNPs."""
+    deleted = []  # (first, last) base removed, once per haplotype
+    for c in calls:
+        if c.kind == "INDEL":
+            deleted += [span for a in c.genotype if a > 0
+                        and (span := _deleted_bases(c.pos, c.ref, c.alts[a - 1])) is not None]
     return [c for c in calls if c.kind != "SNP"
-            or not any(lo <= c.pos < hi for lo, hi in deleted)]
+            or sum(lo <= c.pos <= hi for lo, hi in deleted) < 2]
+
+
+def _deleted_bases(pos: int, ref: str, alt: str) -> tuple[int, int] | None:
+    """``(first, last)`` position an ALT deletes (None unless it only deletes): the REF
+    bases left once the shared suffix, then the shared prefix, are trimmed."""
+    while len(ref) > 1 and len(alt) > 1 and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    prefix = 0
+    while prefix < min(len(ref), len(alt)) and ref[prefix] == alt[prefix]:
+        prefix += 1
+    if prefix != len(alt) or prefix == len(ref):
+        return None
+    return pos + prefix, pos + len(ref) - 1
 
 
 def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, predictor: Predictor,
