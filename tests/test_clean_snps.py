@@ -40,6 +40,24 @@ def test_clean_counts_leave_out_read_ends_low_base_quality_and_low_mapq():
     assert counts[1].tolist() == [0, 5, 0, 0]  # C from reads 0-4 (6 is now too near its end)
 
 
+def test_clean_counts_agree_with_a_read_by_read_count(testdata):
+    from dvcall.reader import AlignmentSource, ReadFilter, project_records
+
+    source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
+    reads = project_records(source.records("chr1", 30000, 33000, ReadFilter()), ReadFilter())
+    positions = np.arange(0, 3000, 13)
+    expected = np.zeros((len(positions), 4), np.int64)
+    for i, at in enumerate((positions + 30000).tolist()):
+        for r in range(reads.num_reads):
+            start, end = int(reads.starts[r]), int(reads.ends[r])
+            if start + CLEAN_END_MARGIN <= at < end - CLEAN_END_MARGIN and reads.mapq[r] >= 20:
+                code = reads.codes[r, at - start]
+                if code < 4 and reads.quality[r, at - start] >= 20:
+                    expected[i, code] += 1
+    assert expected.sum() > 1000
+    assert np.array_equal(clean_base_counts(reads, 30000, positions), expected)
+
+
 def test_clean_p_ref_weighs_the_alternative_reads_against_depth():
     counts = np.array([[18, 4, 0, 0], [19, 3, 0, 0], [56, 4, 0, 0], [10, 3, 0, 0],
                        [0, 0, 0, 0]])

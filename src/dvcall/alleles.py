@@ -106,9 +106,10 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
     longest = int((ends - starts).max())
     lo = np.searchsorted(starts, at - longest + 1)
     hi = np.searchsorted(starts, at, side="right")
-    site = np.repeat(np.arange(len(positions)), hi - lo)
-    row = order[np.concatenate([np.arange(a, b) for a, b in zip(lo.tolist(), hi.tolist())]
-                               or [np.zeros(0, np.int64)])]
+    per_site = hi - lo  # reads starting early enough: site i takes sorted reads lo[i]..hi[i]
+    site = np.repeat(np.arange(len(positions)), per_site)
+    first = np.cumsum(per_site) - per_site
+    row = order[np.arange(len(site)) - first[site] + lo[site]]
     q = at[site]
     col = q - reads.starts[row]
     ok = ((q >= reads.starts[row] + CLEAN_END_MARGIN) & (q < reads.ends[row] - CLEAN_END_MARGIN)
