@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import os
 import shutil
 
 import pysam
@@ -142,6 +143,15 @@ def test_bad_input_one_line_error_and_no_output(case, fix, testdata, tmp_path):
     assert len(lines) == 1 and fix in lines[0] and "Traceback" not in result.stderr
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".o.vcf")]
+
+
+def test_outputs_get_the_umasks_permissions(testdata, tmp_path):
+    out = tmp_path / "calls.vcf.gz"
+    run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+               "--region", "chr2:1-2000", "-o", out, "--quiet",
+               preexec_fn=lambda: os.umask(0o027))
+    for path in (out, tmp_path / "calls.vcf.gz.tbi"):
+        assert path.stat().st_mode & 0o777 == 0o640
 
 
 def test_version():

@@ -12,6 +12,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from dvcall.chunks import InputError
+from dvcall.files import give_default_permissions
 from dvcall.models import DEFAULT_MODEL, default_model_path  # noqa: F401 -- this module's API
 from dvcall.operators.evidence import FEATURE_SET
 from dvcall.pipelines import VariantCallingPipeline, VariantCallingPipelineConfig
@@ -31,6 +32,7 @@ def save_state(state, path: Path, metadata: dict[str, str]) -> None:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp")
     save_file(_flatten(state), str(tmp), metadata=metadata)
+    give_default_permissions(tmp)
     tmp.replace(path)
 
 

@@ -17,6 +17,7 @@ from dvcall import __version__
 from dvcall.alleles import Call
 from dvcall.caller import PASS_QUAL
 from dvcall.chunks import InputError
+from dvcall.files import give_default_permissions
 
 
 def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: str):
@@ -59,9 +60,7 @@ class VcfOutput:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp.vcf.gz"
                                    if self.compressed else ".tmp.vcf", dir=target.parent)
         os.close(fd)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        give_default_permissions(tmp)
         self.tmp = tmp
         self.handle = pysam.VariantFile(tmp, "wz" if self.compressed else "w", header=header)
 
