@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pysam
 
-from dvcall.chunks import open_fasta
-from dvcall.evaluate import _match, _normalized_alleles
+from dvcall.evaluate import evaluate
 
 INDEL_WINDOW = 10
 
@@ -57,18 +56,11 @@ def site_reads(bam: pysam.AlignmentFile, key: tuple) -> tuple[int, int, int]:
 
 def main(folder: str, caller: str, kind: str = "SNP") -> None:
     d = Path(folder)
-    fasta = open_fasta(d / "ref.fa")
-    calls = _normalized_alleles(d / f"{caller}.vcf.gz", d / "ref.fa", None,
-                                pass_only=caller == "dvcall")
-    truth = _normalized_alleles(d / "truth.vcf.gz", d / "ref.fa", None, True)
-    call_hits, truth_hits = _match(calls, truth, fasta, genotyped=True)
-
-    def of_kind(k):
-        return (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")
-
-    rows = [("FP", k, calls[k]) for k in calls if k not in call_hits and of_kind(k)]
-    rows += [("FN", k, truth[k]) for k in truth if k not in truth_hits and of_kind(k)]
-    rows.sort(key=lambda r: (r[1][0], r[1][1], r[0]))
+    result = evaluate(d / f"{caller}.vcf.gz", d / "truth.vcf.gz", d / "ref.fa",
+                      all_records=caller != "dvcall")
+    rows = [(error, (contig, pos, ref, alt), (zygosity, qual))
+            for kind_, error, contig, pos, ref, alt, zygosity, qual, _ in result["errors"]
+            if kind_ == kind]
     bam = pysam.AlignmentFile(str(d / "reads.bam"))
     bins: Counter = Counter()
     print("error\tcontig\tpos\tref\talt\tgenotype\tqual\tref_reads\talt_reads\tdepth")

@@ -110,7 +110,8 @@ def test_cli_table_json_and_roc(tmp_path, reference):
     calls = write_vcf(tmp_path / "calls.vcf", [(p, r, a, "1/1") for p, r, a in BY_TT])
     out = CliRunner().invoke(main, ["evaluate", "--calls", str(calls), "--truth", str(truth),
                                     "--ref", str(reference), "--json", str(tmp_path / "r.json"),
-                                    "--roc", str(tmp_path / "roc.tsv")])
+                                    "--roc", str(tmp_path / "roc.tsv"),
+                                    "--errors", str(tmp_path / "errors.tsv")])
     assert out.exit_code == 0, out.output
     assert "INDEL" in out.output and "genotype" in out.output
     report = json.loads((tmp_path / "r.json").read_text())
@@ -119,6 +120,18 @@ def test_cli_table_json_and_roc(tmp_path, reference):
                                   "gt_concordance", "genotype_aware"}
     rows = (tmp_path / "roc.tsv").read_text().splitlines()
     assert rows[0].startswith("type\tmin_qual") and any(r.startswith("INDEL\t50") for r in rows)
+    # the indels spell the same haplotypes: the one error is the missed SNP
+    errors = (tmp_path / "errors.tsv").read_text().splitlines()
+    assert errors[1:] == [f"SNP\tFN\tc\t{FLANK + 15}\tG\tT\thet\t50\tno"]
+    assert "errors" not in report
+
+
+def test_errors_of_a_wrong_genotype_are_found_by_the_allele_view(tmp_path, reference):
+    truth = [(15, "G", "T", "0/1")]
+    calls = [(15, "G", "T", "1/1")]
+    result = score(tmp_path, reference, calls, truth)
+    assert result["errors"] == [("SNP", "FN", "c", FLANK + 15, "G", "T", "het", 50.0, True),
+                                ("SNP", "FP", "c", FLANK + 15, "G", "T", "hom", 50.0, True)]
 
 
 # A CACAC repeat (benchmark set B, chr1:584381-584470): deleting CA at 24 and inserting

@@ -255,12 +255,15 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="write figures here")
 @click.option("--roc", "roc_path", type=click.Path(path_type=Path),
               help="write precision/recall per QUAL threshold (TSV)")
+@click.option("--errors", "errors_path", type=click.Path(path_type=Path),
+              help="write each genotype-aware FP and FN (TSV)")
 @click.option("--all-records", is_flag=True, help="count non-PASS calls too")
 @click.option("--debug", is_flag=True, help="show tracebacks and htslib's warnings")
-def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records, debug):
+def evaluate_command(calls, truth, ref, bed, json_path, roc_path, errors_path, all_records,
+                     debug):
     """Precision, recall and F1 of SNPs and indels against a truth VCF."""
     from dvcall.chunks import InputError
-    from dvcall.evaluate import evaluate, format_table, write_json, write_roc
+    from dvcall.evaluate import evaluate, format_table, write_errors, write_json, write_roc
 
     _quiet_htslib(debug)
     try:
@@ -274,6 +277,8 @@ def evaluate_command(calls, truth, ref, bed, json_path, roc_path, all_records, d
         write_json(result, json_path)
     if roc_path:
         write_roc(result, roc_path)
+    if errors_path:
+        write_errors(result, errors_path)
 
 
 @main.command("regions")

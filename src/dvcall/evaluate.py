@@ -94,7 +94,20 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
         result[kind]["gt_concordance"] = round(gt_tp / tp, 4) if tp else 0.0
         result[kind]["genotype_aware"] = figures["genotype"]
     result["roc"] = roc
+    result["errors"] = _errors(called, expected, found)
     return result
+
+
+def _errors(called: dict, expected: dict, found: dict) -> list[tuple]:
+    """Each genotype-aware error: (type, FP/FN, contig, POS, REF, ALT, het/hom, QUAL,
+    whether the allele-only view found it: then only the genotype is wrong)."""
+    rows = []
+    for error, records, hits in (("FP", called, 0), ("FN", expected, 1)):
+        for key, (zygosity, qual) in records.items():
+            if key not in found["genotype"][hits]:
+                kind = "SNP" if len(key[2]) == len(key[3]) == 1 else "INDEL"
+                rows.append((kind, error, *key, zygosity, qual, key in found["allele"][hits]))
+    return sorted(rows, key=lambda r: (r[2], r[3], r[1], r[4], r[5]))
 
 
 CLUSTER_GAP = 10  # variants closer than this (bp between their REF spans) share a cluster
@@ -260,6 +273,16 @@ def write_roc(result: dict, path: Path) -> None:
     Path(path).write_text("\n".join(lines) + "\n")
 
 
+def write_errors(result: dict, path: Path) -> None:
+    """The genotype-aware FPs and FNs as TSV, normalised records in reference order."""
+    lines = ["type\terror\tcontig\tpos\tref\talt\tgenotype\tqual\tallele_found"]
+    for kind, error, contig, pos, ref, alt, zygosity, qual, allele_found in result["errors"]:
+        quality = "." if qual is None else f"{qual:g}"
+        lines.append(f"{kind}\t{error}\t{contig}\t{pos}\t{ref}\t{alt}\t{zygosity}\t{quality}\t"
+                     f"{'yes' if allele_found else 'no'}")
+    Path(path).write_text("\n".join(lines) + "\n")
+
+
 def _figures(tp: int, fp: int, fn: int, tp_call: int | None = None) -> dict:
     """Precision from the calls (``tp_call`` of them true, default ``tp``), recall from the
     truth (``tp`` of its variants found)."""
@@ -284,7 +307,7 @@ def format_table(result: dict) -> str:
 
 
 def write_json(result: dict, path: Path) -> None:
-    summary = {k: v for k, v in result.items() if k != "roc"}
+    summary = {k: v for k, v in result.items() if k not in ("roc", "errors")}
     Path(path).write_text(json.dumps(summary, indent=2) + "\n")
 
 
