@@ -147,9 +147,12 @@ def test_bad_input_one_line_error_and_no_output(case, fix, testdata, tmp_path):
 
 def test_outputs_get_the_umasks_permissions(testdata, tmp_path):
     out = tmp_path / "calls.vcf.gz"
-    run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
-               "--region", "chr2:1-2000", "-o", out, "--quiet",
-               preexec_fn=lambda: os.umask(0o027))
+    umask = os.umask(0o027)  # the child inherits it (no preexec_fn: JAX runs threads here)
+    try:
+        run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+                   "--region", "chr2:1-2000", "-o", out, "--quiet")
+    finally:
+        os.umask(umask)
     for path in (out, tmp_path / "calls.vcf.gz.tbi"):
         assert path.stat().st_mode & 0o777 == 0o640
 

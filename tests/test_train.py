@@ -38,8 +38,11 @@ def test_train_data_parallel_checkpoint_and_resume(testdata, tmp_path):
 
 def test_synthetic_model_trains_but_cannot_call_a_bam(testdata, tmp_path):
     out = tmp_path / "synthetic.safetensors"
-    run_dvcall("train", "--synthetic", "--out", out, "--epochs", "1",
-               preexec_fn=lambda: os.umask(0o027))
+    umask = os.umask(0o027)  # the child inherits it (no preexec_fn: JAX runs threads here)
+    try:
+        run_dvcall("train", "--synthetic", "--out", out, "--epochs", "1")
+    finally:
+        os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o640  # as open() gives, not safetensors' 0600
     model, info = load_model(out)
     assert info["synthetic"] and not model.config.use_evidence
