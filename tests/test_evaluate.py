@@ -167,3 +167,23 @@ def test_indels_far_apart_in_one_repeat_are_one_cluster(tmp_path):
     result = evaluate(write_vcf(tmp_path / "calls.vcf", calls[:1], REPEAT),
                       write_vcf(tmp_path / "truth.vcf", truth, REPEAT), reference)
     assert result["INDEL"]["genotype_aware"]["tp"] == 0
+
+
+# Benchmark set B, chr1:624561-624640: the truth has a het 4-bp and a hom 5-bp deletion in a
+# C run, the calls a het 9-bp and a het 5-bp one: the same two haplotypes, but the calls'
+# deletions overlap, so they cannot both go on one haplotype.
+C_RUN = "ATATGATGCAGGCTCTTCCCGATTAGTACCCCCCCCCCCCCACTTTCGGTAGTTTCTCCACAAATCGAATTCGCGCTCGC"
+
+
+def test_calls_that_spell_both_haplotypes_count_in_the_allele_view_too(tmp_path):
+    rng = np.random.default_rng(6)
+    flank = lambda: "".join(rng.choice(list("ACGT"), FLANK))  # noqa: E731
+    reference = tmp_path / "ref.fa"
+    reference.write_text(f">c\n{flank()}{C_RUN}{flank()}\n")
+    pysam.faidx(str(reference))
+    truth = [(28, "ACCCC", "A", "0/1"), (37, "CCCCCA", "C", "1/1")]
+    calls = [(33, "CCCCCCCCCA", "C", "0/1"), (37, "CCCCCA", "C", "0/1")]
+    result = evaluate(write_vcf(tmp_path / "calls.vcf", calls, C_RUN),
+                      write_vcf(tmp_path / "truth.vcf", truth, C_RUN), reference)
+    for figures in (result["INDEL"], result["INDEL"]["genotype_aware"]):
+        assert (figures["tp"], figures["fp"], figures["fn"]) == (2, 0, 0)
