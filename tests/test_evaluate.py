@@ -141,12 +141,18 @@ REPEAT = ("GCACCACACCACACCACACCACACCACACCACACCACACCACACCACACCACACCACCGATCGAAGTTA
           "AATTTCAGAA")
 
 
-def test_indels_far_apart_in_one_repeat_are_one_cluster(tmp_path):
-    rng = np.random.default_rng(5)
+def flanked_reference(tmp_path, body: str, seed: int):
+    """A FASTA of contig c: ``body`` between two random FLANK-long flanks."""
+    rng = np.random.default_rng(seed)
     flank = lambda: "".join(rng.choice(list("ACGT"), FLANK))  # noqa: E731
     reference = tmp_path / "ref.fa"
-    reference.write_text(f">c\n{flank()}{REPEAT}{flank()}\n")
+    reference.write_text(f">c\n{flank()}{body}{flank()}\n")
     pysam.faidx(str(reference))
+    return reference
+
+
+def test_indels_far_apart_in_one_repeat_are_one_cluster(tmp_path):
+    reference = flanked_reference(tmp_path, REPEAT, seed=5)
     truth = [(24, "CCA", "C", "1/1"), (44, "C", "CCACACCA", "1/1")]
     calls = [(21, "A", "ACAC", "1/1"), (44, "C", "CCA", "1/1")]
 
@@ -176,11 +182,7 @@ C_RUN = "ATATGATGCAGGCTCTTCCCGATTAGTACCCCCCCCCCCCCACTTTCGGTAGTTTCTCCACAAATCGAATT
 
 
 def test_calls_that_spell_both_haplotypes_count_in_the_allele_view_too(tmp_path):
-    rng = np.random.default_rng(6)
-    flank = lambda: "".join(rng.choice(list("ACGT"), FLANK))  # noqa: E731
-    reference = tmp_path / "ref.fa"
-    reference.write_text(f">c\n{flank()}{C_RUN}{flank()}\n")
-    pysam.faidx(str(reference))
+    reference = flanked_reference(tmp_path, C_RUN, seed=6)
     truth = [(28, "ACCCC", "A", "0/1"), (37, "CCCCCA", "C", "1/1")]
     calls = [(33, "CCCCCCCCCA", "C", "0/1"), (37, "CCCCCA", "C", "0/1")]
     result = evaluate(write_vcf(tmp_path / "calls.vcf", calls, C_RUN),
