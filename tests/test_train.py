@@ -3,6 +3,7 @@
 import json
 import os
 
+import jax
 import numpy as np
 from conftest import run_dvcall
 from safetensors.numpy import save_file
@@ -46,6 +47,8 @@ def test_synthetic_model_trains_but_cannot_call_a_bam(testdata, tmp_path):
     assert out.stat().st_mode & 0o777 == 0o640  # as open() gives, not safetensors' 0600
     model, info = load_model(out)
     assert info["synthetic"] and not model.config.use_evidence
+    # the libraries that trained it are recorded: the same recipe differs under others
+    assert info["libraries"]["jax"] == jax.__version__ and "flax" in info["libraries"]
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "--model", out, check=False)
     assert result.returncode == 1 and "cannot call a BAM" in result.stderr

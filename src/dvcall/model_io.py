@@ -1,6 +1,7 @@
 """Model files: safetensors weights + JSON metadata (config, format version). No pickle, so a
 model from a stranger cannot run code when loaded."""
 
+import importlib.metadata
 import json
 from pathlib import Path
 
@@ -43,13 +44,20 @@ def load_state_into(state, path: Path) -> None:
         variable[...] = jnp.asarray(weights[".".join(str(p) for p in key)])
 
 
+def _library_versions() -> dict[str, str]:
+    return {name: importlib.metadata.version(name)
+            for name in ("dvcall", "jax", "jaxlib", "flax", "optax", "numpy")}
+
+
 def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None) -> None:
-    """Write weights, the config that built them and ``info`` (training facts)."""
+    """Write weights, the config that built them, ``info`` (training facts) and the versions
+    of the libraries that trained them: one recipe gives other weights under other versions."""
     metadata = {
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(pipeline.config.to_dict()),
         "feature_set": str(FEATURE_SET),
         "info": json.dumps(info or {}),
+        "libraries": json.dumps(_library_versions()),
     }
     save_state(nnx.state(pipeline, nnx.Param), path, metadata)
 
@@ -109,4 +117,7 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
         variable.set_value(jnp.asarray(value, shape.dtype))
     nnx.update(pipeline, state)
     pipeline.eval_mode()
-    return pipeline, json.loads(metadata.get("info", "{}"))
+    info = json.loads(metadata.get("info", "{}"))
+    if "libraries" in metadata:  # absent from models written before it was recorded
+        info["libraries"] = json.loads(metadata["libraries"])
+    return pipeline, info
