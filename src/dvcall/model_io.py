@@ -45,8 +45,13 @@ def load_state_into(state, path: Path) -> None:
 
 
 def _library_versions() -> dict[str, str]:
-    return {name: importlib.metadata.version(name)
-            for name in ("dvcall", "jax", "jaxlib", "flax", "optax", "numpy")}
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:  # e.g. run from a source tree
+            return "unknown"
+
+    return {name: version(name) for name in ("dvcall", "jax", "jaxlib", "flax", "optax", "numpy")}
 
 
 def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None) -> None:
