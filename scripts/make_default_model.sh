@@ -23,7 +23,8 @@
 # model's 79 and 63.
 # Rerun at the commit that trained the shipped weights (a2d8723) with today's jax 0.10.2, the
 # recipe gave other weights (99 / 86 held-out errors): runs are deterministic on one library
-# set, but the shipped bytes depend on the libraries of their day too.
+# set (two 2-epoch runs on testdata: the same bytes), but the shipped bytes depend on the
+# libraries of their day too.
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"
