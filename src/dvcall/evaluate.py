@@ -82,7 +82,7 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
     roc = []
     for kind in ("SNP", "INDEL"):
         def of_kind(keys, kind=kind):
-            return {k for k in keys if (len(k[2]) == len(k[3]) == 1) == (kind == "SNP")}
+            return {k for k in keys if _kind(k) == kind}
         c, t = of_kind(called), of_kind(expected)
         figures = {}
         for view, (call_hits, truth_hits) in found.items():
@@ -101,6 +101,11 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
     return result
 
 
+def _kind(key: tuple) -> str:
+    """'SNP' or 'INDEL' of a normalised ``(contig, POS, REF, ALT)``."""
+    return "SNP" if len(key[2]) == len(key[3]) == 1 else "INDEL"
+
+
 def _errors(called: dict, expected: dict, found: dict) -> list[tuple]:
     """Each genotype-aware error: (type, FP/FN, contig, POS, REF, ALT, het/hom, QUAL,
     whether the allele-only view found it: then only the genotype is wrong)."""
@@ -108,8 +113,8 @@ def _errors(called: dict, expected: dict, found: dict) -> list[tuple]:
     for error, records, hits in (("FP", called, 0), ("FN", expected, 1)):
         for key, (zygosity, qual) in records.items():
             if key not in found["genotype"][hits]:
-                kind = "SNP" if len(key[2]) == len(key[3]) == 1 else "INDEL"
-                rows.append((kind, error, *key, zygosity, qual, key in found["allele"][hits]))
+                rows.append((_kind(key), error, *key, zygosity, qual,
+                             key in found["allele"][hits]))
     return sorted(rows, key=lambda r: (r[2], r[3], r[1], r[4], r[5]))
 
 
