@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the packaged default model (src/dvcall/models/default.safetensors).
+# Reproduce the packaged default model (src/dvcall/model/default.safetensors).
 # Training data come from dvcall's own simulator, with seeds that testdata/ and
 # bench/accuracy.sh do not use; the genomes carry homopolymers, STRs, a segmental duplication,
 # clustered sites, het/hom SNPs and indels up to 30 bp:
@@ -28,7 +28,7 @@
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"
-out="${2:-src/dvcall/models/default.safetensors}"
+out="${2:-src/dvcall/model/default.safetensors}"
 mkdir -p "$work"
 sim() {  # name contigs coverage seed simulator indel-rate
   [ -f "$work/$1/reads.bam" ] || python -m dvcall.simulate --out "$work/$1" --contigs "$2" \

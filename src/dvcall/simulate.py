@@ -22,9 +22,10 @@ import pysam
 import pysam.bcftools
 import pysam.samtools
 
-from dvcall.alleles import left_normalize_deletion, left_normalize_insertion
+from dvcall.encoding import BASES
+from dvcall.features.indels import left_normalize_deletion, left_normalize_insertion
 
-BASES = np.frombuffer(b"ACGT", dtype=np.uint8)
+BASE_BYTES = np.frombuffer(BASES.encode(), dtype=np.uint8)
 
 
 @dataclass
@@ -38,12 +39,12 @@ class Variant:
 
 def random_genome(rng: np.random.Generator, length: int) -> bytearray:
     """Random sequence with homopolymers, STRs and one segmental duplication."""
-    seq = bytearray(BASES[rng.integers(0, 4, size=length)].tobytes())
+    seq = bytearray(BASE_BYTES[rng.integers(0, 4, size=length)].tobytes())
     for _ in range(length // 400):  # homopolymers 6-20 bp
         start, size = int(rng.integers(0, length - 30)), int(rng.integers(6, 21))
-        seq[start : start + size] = bytes([BASES[rng.integers(0, 4)]]) * size
+        seq[start : start + size] = bytes([BASE_BYTES[rng.integers(0, 4)]]) * size
     for _ in range(length // 600):  # STRs: 2-6 bp units, 4-12 copies
-        unit = BASES[rng.integers(0, 4, size=int(rng.integers(2, 7)))].tobytes()
+        unit = BASE_BYTES[rng.integers(0, 4, size=int(rng.integers(2, 7)))].tobytes()
         rep = unit * int(rng.integers(4, 13))
         start = int(rng.integers(0, length - len(rep) - 1))
         seq[start : start + len(rep)] = rep
@@ -53,7 +54,7 @@ def random_genome(rng: np.random.Generator, length: int) -> bytearray:
         dst = int(rng.integers(length // 2, length - size))
         copy = bytearray(seq[src : src + size])
         for i in rng.choice(size, size // 100, replace=False):
-            copy[i] = BASES[(np.searchsorted(BASES, copy[i]) + rng.integers(1, 4)) % 4]
+            copy[i] = BASE_BYTES[(np.searchsorted(BASE_BYTES, copy[i]) + rng.integers(1, 4)) % 4]
         seq[dst : dst + size] = copy
     return seq
 
@@ -93,10 +94,10 @@ def random_variants(
         hom = rng.random() < hom_fraction
         genotype = (1, 1) if hom else ((0, 1) if rng.random() < 0.5 else (1, 0))
         ref_base = chr(seq[pos])
-        if ref_base not in "ACGT":
+        if ref_base not in BASES:
             continue
         if kind == "snp":
-            alt = "ACGT".replace(ref_base, "")[rng.integers(0, 3)]
+            alt = BASES.replace(ref_base, "")[rng.integers(0, 3)]
             variants.append(Variant(contig, pos, ref_base, alt, genotype))
             last_end = pos
             continue
@@ -108,7 +109,7 @@ def random_variants(
             context = seq[pos + 1 : pos + 1 + size].decode()  # repeat expansion when in a repeat
             inserted = context if _in_repeat(seq, pos) and len(context) == size else ""
             if not inserted:
-                inserted = BASES[rng.integers(0, 4, size=size)].tobytes().decode()
+                inserted = BASE_BYTES[rng.integers(0, 4, size=size)].tobytes().decode()
             variant, end = Variant(contig, pos, ref_base, ref_base + inserted, genotype), pos
         # Drawn in full before this test, so a skipped indel leaves every later draw as it was.
         if _normalized_start(text, variant) <= last_end + 1:

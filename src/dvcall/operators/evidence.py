@@ -32,8 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dvcall.encoding import DELETION, DELETION_START_FLAG, INSERTION_FLAG, NO_BASE, SOFT_CLIP_FLAG
 from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
-from dvcall.shapes import DELETION_START_FLAG, INSERTION_FLAG, SOFT_CLIP_FLAG
 
 # The data keys of the table above: the pipeline hands exactly these to position_features.
 EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
@@ -86,7 +86,6 @@ def reference_one_hot(reference: jax.Array | None, reference_length: int) -> jax
     return jax.nn.one_hot(reference, 4, dtype=jnp.float32)
 
 
-NO_BASE, DELETION = 6, 5
 # (flags, 3): which of insertion, deletion start, soft clip each packed value 0..7 holds
 # (numpy: a jnp constant would start JAX's backend and compile an op at import)
 _FLAG_BITS = np.array([[(f & bit) > 0 for bit in (INSERTION_FLAG, DELETION_START_FLAG,
@@ -169,7 +168,7 @@ def _spanning_reads(ends: jax.Array, mask: jax.Array, span_cover: jax.Array,
     return jnp.maximum(span_cover[near] - (ended[far] - ended[near]), 0.0)
 
 
-def _top_two(values: jax.Array) -> tuple[jax.Array, jax.Array]:
+def top_two(values: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Largest and second-largest of ``(L, 4)`` rows by a 4-input sorting network (XLA's
     CPU sort of many short rows took 20% of the features' time)."""
     a, b, c, d = (values[:, k] for k in range(4))
@@ -233,7 +232,7 @@ def position_features(
     base_total = jnp.sum(counts, axis=-1) + COUNT_EPS
     fractions = counts / base_total[:, None]
     ref_fraction = jnp.sum(fractions * ref, axis=-1)
-    alt1, alt2 = _top_two(fractions * (1.0 - ref))
+    alt1, alt2 = top_two(fractions * (1.0 - ref))
     depth = coverage + COUNT_EPS
     covered = (coverage > 0.5).astype(jnp.float32)
     if data.get("expected_depth") is not None:

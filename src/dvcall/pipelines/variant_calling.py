@@ -31,9 +31,9 @@ CANDIDATE_TIERS = (128, 512)
 @dataclass(frozen=True)
 class VariantCallingPipelineConfig:
     reference_length: int = 100
-    num_classes: int = 3
-    quality_threshold: float = 20.0
-    pileup_window_size: int = 11
+    num_classes: int = 3  # REF, SNP, INDEL (dvcall.model.classes)
+    quality_threshold: float = 20.0  # the soft filter's initial base-quality threshold
+    pileup_window_size: int = 11  # positions the classifier sees around each one
     classifier_hidden_dim: int = 64
     use_quality_weights: bool = True
     # Beyond the seed: what a caller on real reads needs (defaults keep the seed's behaviour).

@@ -1,0 +1,3 @@
+from dvcall.cli.main import run
+
+run()

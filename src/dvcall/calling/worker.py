@@ -1,0 +1,53 @@
+"""The worker side of ``call --threads N``: N - 1 processes that each load the model once and
+call whole chunks. Importing this module does not import JAX (see
+:mod:`dvcall.runtime.workers`)."""
+
+import atexit
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from dvcall.runtime.workers import start_workers
+
+_WORKER: dict = {}
+
+
+def start_calling_workers(count: int, model_path: Path | None, bam_path: Path,
+                          ref_path: Path) -> ProcessPoolExecutor:
+    """``count`` workers that load ``model_path`` and read ``bam_path`` against ``ref_path``."""
+    return start_workers(count, _start, (model_path, bam_path, ref_path))
+
+
+def _start(model_path, bam_path, ref_path) -> None:
+    """Initializer: the parent handles Ctrl-C; load the model once. A model that does not load
+    is reported by the main process, which loads it too; here it only stops the calls."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Leave without tearing the interpreter down (JAX and XLA take 0.5-0.7 s there, which the
+    # main process would wait for). The pool's queues are flushed and joined before atexit
+    # runs; nothing else is left to save.
+    atexit.register(os._exit, 0)
+    import pysam
+
+    from dvcall.model.predictor import Predictor
+    from dvcall.runtime.timing import Timings
+
+    pysam.set_verbosity(0)
+    _WORKER.update(bam=bam_path, ref=ref_path, handles={}, timings=Timings())
+    try:
+        _WORKER["predictor"] = Predictor(model_path, _WORKER["timings"])
+    except Exception as exc:  # noqa: BLE001 -- kept for call_in_worker to raise
+        _WORKER["error"] = exc
+
+
+def call_in_worker(chunk, depth: float, options):
+    """``(calls, stage seconds, compilations, executables loaded)`` of one chunk, in a
+    worker."""
+    from dvcall.calling.chunk import call_chunk
+
+    w = _WORKER
+    if "error" in w:
+        raise w["error"]
+    options.timings = w["timings"]
+    calls = call_chunk(chunk, w["bam"], w["ref"], w["predictor"], options, depth, w["handles"])
+    return (calls, *w["timings"].take())

@@ -1,0 +1,13 @@
+"""``dvcall simulate``: a genome, a truth VCF and aligned reads (the options of
+:mod:`dvcall.simulate`)."""
+
+import click
+
+
+@click.command("simulate", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def simulate_command(args):
+    """Simulate a genome, truth VCF and aligned reads (see --help of dvcall.simulate)."""
+    from dvcall.simulate import main as simulate_main
+
+    simulate_main(list(args))

@@ -1,0 +1,67 @@
+"""``dvcall train``: fit a model on BAM + truth VCF pairs."""
+
+import sys
+from pathlib import Path
+
+import click
+
+from dvcall import __version__
+from dvcall.cli.common import EXIT_INTERRUPTED, fail, install_signal_handlers, log, quiet_htslib
+
+
+@click.command("train")
+@click.option("--bam", "bams", multiple=True, type=click.Path(path_type=Path),
+              help="BAM/CRAM; repeat with --truth (and --ref) for several pairs")
+@click.option("--truth", "truths", multiple=True, type=click.Path(path_type=Path),
+              help="truth VCF (bgzipped + indexed), one per --bam")
+@click.option("--ref", "refs", multiple=True, type=click.Path(path_type=Path),
+              help="FASTA: one for all pairs, or one per --bam")
+@click.option("--bed", type=click.Path(path_type=Path), help="train only inside these regions")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="model file to write")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
+@click.option("--learning-rate", default=3e-3, show_default=True, type=float)
+@click.option("--from", "init", type=click.Path(path_type=Path), help="fine-tune this model")
+@click.option("--resume", is_flag=True, help="continue from OUT.last and OUT.optimizer")
+@click.option("--synthetic", is_flag=True, help="the seed's synthetic data; no BAM needed")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("--debug", is_flag=True)
+def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, resume, synthetic,
+                  seed, min_mapq, debug):
+    """Train a model on BAM + truth VCF pairs; writes OUT (best epoch) and checkpoints."""
+    from dvcall.errors import InputError
+    from dvcall.runtime.cache import enable_compilation_cache
+
+    install_signal_handlers()
+    enable_compilation_cache()
+    quiet_htslib(debug)
+    if synthetic:
+        from dvcall.train.loop import train_synthetic
+
+        train_synthetic(out, epochs, learning_rate, seed, log)
+        log(f"dvcall: model written to {out}")
+        return
+    if not bams or len(bams) != len(truths):
+        raise click.UsageError("give --bam and --truth, one --truth per --bam")
+    if len(refs) not in (1, len(bams)):
+        raise click.UsageError("give one --ref, or one per --bam")
+    refs = refs * len(bams) if len(refs) == 1 else refs
+    try:
+        from dvcall.io.alignments import ReadFilter
+        from dvcall.model.model_file import load_model
+        from dvcall.train.examples import examples_of_pairs
+        from dvcall.train.loop import train
+
+        examples = examples_of_pairs(list(zip(bams, truths, refs)), bed,
+                                     ReadFilter(min_mapq=min_mapq), log)
+        model = load_model(init)[0] if init else None
+        train(examples, out, epochs, learning_rate, init=model, seed=seed, resume=resume,
+              log=log, info={"trained_on": [str(b) for b in bams], "dvcall": __version__})
+        log(f"dvcall: model written to {out}")
+    except InputError as exc:
+        if debug:
+            raise
+        fail(str(exc))
+    except KeyboardInterrupt:
+        log("dvcall: interrupted; the last finished epoch is in the checkpoint (use --resume)")
+        sys.exit(EXIT_INTERRUPTED)

@@ -1,0 +1,42 @@
+"""Raw read counts per reference position (unweighted, for the few called sites and for
+training labels; the model makes its own weighted counts)."""
+
+import numpy as np
+
+from dvcall.encoding import DELETION
+from dvcall.features.projection import ProjectedReads
+
+
+def site_depth(counts: np.ndarray) -> np.ndarray:
+    """Reads over a site from its counts (A C G T N DEL, on the last axis): bases and
+    deletions, not Ns."""
+    return counts[..., :4].sum(-1) + counts[..., DELETION]
+
+
+def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.ndarray:
+    """Raw counts of A C G T N DEL at one window position (for the few called sites)."""
+    col = position + window_start - reads.starts
+    ok = (col >= 0) & (col < reads.codes.shape[1])
+    codes = reads.codes[np.flatnonzero(ok), col[ok]].astype(np.int64)
+    return np.bincount(codes[codes <= DELETION], minlength=6)[:6]
+
+
+def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repeat: int,
+                   margin: int = 2) -> int:
+    """Reads covering ``[position - margin, position + repeat + margin]``: those that can
+    show whether an indel anchored at ``position`` (sliding ``repeat`` bases) is there."""
+    lo = window_start + position - margin
+    hi = window_start + position + repeat + margin + 1
+    return int(np.count_nonzero((reads.starts <= lo) & (reads.ends >= hi)))
+
+
+def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.ndarray:
+    """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted)."""
+    if reads.num_reads == 0:
+        return np.zeros((length, 6), np.int64)
+    cols = np.arange(reads.codes.shape[1])
+    index = (reads.starts - window_start)[:, None] + cols[None, :]
+    codes = reads.codes.astype(np.int64)
+    ok = (index >= 0) & (index < length) & (codes <= DELETION)
+    flat = index[ok] * 6 + codes[ok]
+    return np.bincount(flat, minlength=length * 6).reshape(length, 6)

@@ -1,0 +1,198 @@
+"""Local realignment at indel candidates: which reads carry which indel allele.
+
+An aligner writes an indel into a read's CIGAR only when enough of the read lies beyond it. A
+read that ends in or just past a repeat gets mismatches or a soft clip instead, so a hom indel
+looks het and a het with few reads looks like noise. Here every read near a candidate indel
+(an allele in at least two reads' CIGARs) is compared, base by base and without gaps, with the
+reference haplotype and with each candidate haplotype, anchored on a base the read aligns
+outside the indel and its repeat. The read supports the haplotype whose mismatching base
+qualities sum clearly lowest; a read that stops inside the repeat supports none. Candidates
+whose indels reach into one another's repeat are one group, their haplotypes competing for
+the same reads.
+"""
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from itertools import combinations
+
+import numpy as np
+
+from dvcall.encoding import BASE_CODE
+from dvcall.features.indels import IndelEvidence
+from dvcall.features.projection import ProjectedReads
+from dvcall.features.repeats import repeat_start
+
+MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CIGARs show it
+MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
+CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
+MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
+QUAL_CAP = 40
+# Another haplotype of a group counts against an allele from this many reads and this share
+# of the group's: fewer are read errors or a misspelt copy of the allele (a hom deletion with
+# 3 reads of 25 on a one-base-longer spelling was called het).
+MIN_AGAINST_READS, MIN_AGAINST_SHARE = 2, 0.2
+
+
+@dataclass
+class RealignedSupport:
+    """Reads assigned by realignment, at the left-normalised anchor (window coordinates)."""
+
+    alt: np.ndarray  # (L,) reads best explained by one of the anchor's indel alleles
+    ref: np.ndarray  # (L,) reads best explained by another haplotype of its group (the
+    # reference, or an indel at another anchor)
+    allele_reads: dict[tuple[int, str, str], int]  # (anchor, REF, ALT) -> reads
+
+    def depths(self, anchor: int) -> tuple[int, int] | None:
+        """(reference reads, alt reads) at a realigned anchor, else None."""
+        ref, alt = int(self.ref[anchor]), int(self.alt[anchor])
+        return (ref, alt) if ref + alt else None
+
+
+def aligned_query_index(reads: ProjectedReads, block_key: np.ndarray, rows: np.ndarray,
+                         position: int) -> np.ndarray:
+    """Index into ``reads.query_codes`` of the base each read in ``rows`` aligns to reference
+    ``position`` (-1 where the read has no aligned base there)."""
+    col = position - reads.starts[rows]
+    key = rows.astype(np.int64) * (1 << 32) + np.maximum(col, 0)
+    i = np.maximum(np.searchsorted(block_key, key, side="right") - 1, 0)
+    ok = ((col >= 0) & (reads.block_read[i] == rows) & (col >= reads.block_col[i])
+          & (col < reads.block_col[i] + reads.block_length[i]))
+    return np.where(ok, reads.block_query[i] + col - reads.block_col[i], -1)
+
+
+def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str,
+                   window_start: int, repeat: np.ndarray) -> RealignedSupport:
+    """Assign the reads around each group of candidate indel anchors to a haplotype."""
+    length = len(ref_text)
+    alt_reads = np.zeros(length, np.float32)
+    ref_reads = np.zeros(length, np.float32)
+    allele_reads: dict[tuple[int, str, str], int] = {}
+    result = RealignedSupport(alt_reads, ref_reads, allele_reads)
+    if len(evidence.anchor) == 0 or reads.num_reads == 0:
+        return result
+    support = Counter((int(a), *alleles) for a, alleles in zip(evidence.anchor.tolist(),
+                                                              evidence.alleles))
+    by_anchor: dict[int, list] = defaultdict(list)
+    for (anchor, ref, alt), n in support.items():
+        if n >= MIN_CIGAR_READS:
+            by_anchor[anchor].append((n, ref, alt))
+    if not by_anchor:
+        return result
+    ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
+    block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
+    for group in _anchor_groups(by_anchor, repeat):
+        alleles = sorted(((n, anchor, ref, alt) for anchor in group
+                          for n, ref, alt in by_anchor[anchor]), reverse=True)[:MAX_ALLELES]
+        first = min(anchor for _, anchor, _, _ in alleles)
+        end = max(_allele_end(anchor, ref, repeat) for _, anchor, ref, _ in alleles)
+        lo, hi = repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
+        if lo < 0 or hi > length:
+            continue
+        carriers = _haplotype_alleles(alleles)
+        haplotypes, shifts = [ref_codes[lo:hi]], [0]
+        for members in carriers:
+            pieces, at, shift = [], lo, 0
+            for i in members:
+                _, anchor, ref, alt = alleles[i]
+                pieces += [ref_codes[at : anchor + 1],
+                           BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]]
+                at, shift = anchor + len(ref), shift + len(alt) - len(ref)
+            haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
+            shifts.append(shift)
+        counts = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
+                         shifts)
+        if counts is None:
+            continue
+        decided = int(counts.sum())
+        for i, (_, anchor, ref, alt) in enumerate(alleles):
+            n = sum(int(c) for members, c in zip(carriers, counts[1:]) if i in members)
+            allele_reads[(anchor, ref, alt)] = n
+            alt_reads[anchor] += n
+        strong = max(MIN_AGAINST_READS, MIN_AGAINST_SHARE * decided)
+        for anchor in {anchor for _, anchor, _, _ in alleles}:
+            # against an allele: the reads of the reference and of every other haplotype of
+            # the group that could be a real one; a weak rival's reads count for neither
+            against = int(counts[0])
+            for members, c in zip(carriers, counts[1:]):
+                if c >= strong and not any(alleles[i][1] == anchor for i in members):
+                    against += int(c)
+            ref_reads[anchor] = against
+    return result
+
+
+def _haplotype_alleles(alleles: list[tuple]) -> list[tuple[int, ...]]:
+    """The non-reference haplotypes of a group, as indices into its ``(n, anchor, REF, ALT)``
+    alleles: each allele alone, and each pair at different anchors that fit on one
+    haplotype (a hom insertion with a het deletion three bases on: reads of the haplotype
+    with both match neither alone)."""
+    carriers = [(i,) for i in range(len(alleles))]
+    for i, j in combinations(sorted(range(len(alleles)), key=lambda i: alleles[i][1]), 2):
+        (_, a, ref_a, _), (_, b, _, _) = alleles[i], alleles[j]
+        if a + len(ref_a) <= b:  # the first allele's REF ends before the second's anchor
+            carriers.append((i, j))
+    return carriers
+
+
+def _allele_end(anchor: int, ref: str, repeat: np.ndarray) -> int:
+    """First base after an allele's deleted bases and the repeat it can slide through."""
+    return anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
+
+
+def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
+    """Anchors whose indels reach into one another's repeat, realigned together: a read
+    with a 2-base insertion in an ACC repeat matches the 1-base deletion one unit along
+    better than the reference, so the two must compete for it."""
+    groups: list[list[int]] = []
+    group_end = -1  # first base after the current group's indels and repeats
+    for anchor in sorted(by_anchor):
+        end = max(_allele_end(anchor, ref, repeat) for _, ref, _ in by_anchor[anchor])
+        if groups and anchor < group_end:
+            groups[-1].append(anchor)
+            group_end = max(group_end, end)
+        else:
+            groups.append([anchor])
+            group_end = end
+    return groups
+
+
+def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anchor: int,
+            end: int, lo: int, hi: int, haplotypes: list[np.ndarray],
+            shifts: list[int]) -> np.ndarray | None:
+    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``."""
+    rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
+    if len(rows) == 0:
+        return None
+    left = aligned_query_index(reads, block_key, rows, window_start + anchor)
+    right = aligned_query_index(reads, block_key, rows, window_start + end)
+    keep = (left >= 0) | (right >= 0)
+    rows, left, right = rows[keep], left[keep], right[keep]
+    if len(rows) == 0:
+        return None
+    first = reads.query_start[rows]
+    longest = int(reads.query_length[rows].max())
+    k = np.arange(longest)
+    inside = k[None, :] < reads.query_length[rows][:, None]
+    index = np.minimum(first[:, None] + k[None, :], len(reads.query_codes) - 1)
+    bases = np.where(inside, reads.query_codes[index], 4)
+    quals = np.minimum(np.where(inside, reads.query_quals[index], 0), QUAL_CAP).astype(np.int32)
+    # A read is placed on each haplotype twice: by the base its CIGAR aligns to the anchor and
+    # by the one it aligns to the first base after the repeat; each haplotype keeps the better
+    # placement. One placement alone misleads when the aligner put the indel in the wrong
+    # place near the read's end (a read starting 2 bases before a deletion, say).
+    costs = np.full((len(rows), len(haplotypes)), np.iinfo(np.int64).max, np.int64)
+    for aligned, at_ref, after_indel in ((left, anchor - lo, False), (right, end - lo, True)):
+        has = aligned >= 0
+        if not has.any():
+            continue
+        offset = np.where(has, aligned - first, 0)[:, None]  # the anchoring base in the read
+        for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
+            hap_index = at_ref + (shift if after_indel else 0) - offset + k[None, :]
+            valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
+            hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+            mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
+            cost = (quals * mismatch).sum(axis=1)
+            costs[:, h] = np.where(has, np.minimum(costs[:, h], cost), costs[:, h])
+    order = np.sort(costs, axis=1)
+    decided = order[:, 1] - order[:, 0] >= MIN_MARGIN
+    best = np.argmin(costs, axis=1)[decided]
+    return np.bincount(best, minlength=len(haplotypes))

@@ -1,0 +1,1 @@
+"""Files in and out: alignments, reference, regions, VCF, truth, atomic outputs. No JAX here."""

@@ -1,0 +1,1 @@
+"""Post-processing: the model's per-position probabilities to VCF records."""

@@ -1,0 +1,54 @@
+"""A chunk's records from the model's per-position probabilities."""
+
+import numpy as np
+
+from dvcall.features.chunk import PreparedChunk
+from dvcall.features.counts import counts_at, spanning_depth
+from dvcall.io.regions import FLANK, Chunk
+from dvcall.model.classes import INDEL, REF, SNP
+from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
+from dvcall.postprocess.snp_rules import drop_snps_in_deleted_bases, with_clean_snps
+from dvcall.postprocess.thresholds import EMIT_P_REF, PASS_QUAL
+
+
+def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
+                  genotypes: np.ndarray) -> list[Call]:
+    """Calls with POS inside the chunk from the model's per-position probabilities."""
+    ref_text = prepared.ref_text
+
+    def counts(position: int) -> np.ndarray:
+        return counts_at(prepared.reads, chunk.window_start, position)
+
+    def spanning(position: int) -> int:
+        repeat = int(prepared.data["repeat_span"][position])
+        return spanning_depth(prepared.reads, chunk.window_start, position, repeat)
+
+    p_ref = probs[:, REF]
+    variant_class = np.argmax(probs[:, SNP:], axis=1) + SNP  # the likelier variant class
+    called = p_ref < EMIT_P_REF
+    calls: list[Call] = []
+    inside = slice(FLANK, FLANK + chunk.end - chunk.start)
+    p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes)
+    is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
+    for p in (np.flatnonzero(is_snp[inside]) + FLANK).tolist():
+        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),
+                           float(p_snp[p]), snp_genotypes[p])
+        if call is not None:
+            calls.append(call)
+    for a, b in runs(called & (variant_class == INDEL)):
+        if b < FLANK - 2 or a > FLANK + (chunk.end - chunk.start) + 2:
+            continue
+        best = a + int(np.argmin(p_ref[a : b + 1]))
+        calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
+                                    prepared.indels, counts, spanning, float(p_ref[best]),
+                                    genotypes[best], prepared.realigned))
+    unique = {}
+    for call in drop_snps_in_deleted_bases(calls):
+        if chunk.start <= call.pos < chunk.end:
+            key = call.sort_key
+            if key not in unique or unique[key].qual < call.qual:
+                unique[key] = call
+    result = sorted(unique.values(), key=lambda c: c.sort_key)
+    for call in result:
+        call.filters = ["PASS"] if call.qual >= PASS_QUAL[call.kind] else ["LowQual"]
+    return result

@@ -1,0 +1,131 @@
+"""Rules on SNP records beyond the model: the clean-base binomial test, and no SNP on bases
+the deletion calls remove from both haplotypes."""
+
+import numpy as np
+
+from dvcall.encoding import N_CODE
+from dvcall.features.chunk import PreparedChunk
+from dvcall.features.indels import IndelEvidence, trim_shared_suffix
+from dvcall.features.projection import ProjectedReads
+from dvcall.io.regions import FLANK, Chunk
+from dvcall.model.classes import SNP
+from dvcall.postprocess.records import Call
+from dvcall.postprocess.thresholds import (
+    CLEAN_ALT_ERROR,
+    CLEAN_BASE_QUALITY,
+    CLEAN_END_MARGIN,
+    CLEAN_INDEL_MARGIN,
+    CLEAN_MAPQ,
+    PASS_QUAL,
+    SNP_PRIOR,
+)
+
+
+def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.ndarray
+                      ) -> np.ndarray:
+    """``(M, 4)`` counts of A C G T at window ``positions`` over clean bases only: base
+    quality >= CLEAN_BASE_QUALITY, MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the
+    read's aligned ends (a misplaced read end shows mismatches, however good its bases)."""
+    positions = np.asarray(positions, np.int64)
+    counts = np.zeros((len(positions), 4), np.int64)
+    if reads.num_reads == 0 or len(positions) == 0:
+        return counts
+    order = np.argsort(reads.starts, kind="stable")
+    starts, ends = reads.starts[order], reads.ends[order]
+    at = positions + window_start
+    longest = int((ends - starts).max())
+    lo = np.searchsorted(starts, at - longest + 1)
+    hi = np.searchsorted(starts, at, side="right")
+    per_site = hi - lo  # reads starting early enough: site i takes sorted reads lo[i]..hi[i]
+    site = np.repeat(np.arange(len(positions)), per_site)
+    first = np.cumsum(per_site) - per_site
+    row = order[np.arange(len(site)) - first[site] + lo[site]]
+    q = at[site]
+    col = q - reads.starts[row]
+    ok = ((q >= reads.starts[row] + CLEAN_END_MARGIN) & (q < reads.ends[row] - CLEAN_END_MARGIN)
+          & (reads.mapq[row] >= CLEAN_MAPQ) & (col < reads.codes.shape[1]))
+    site, row, col = site[ok], row[ok], col[ok]
+    codes = reads.codes[row, col].astype(np.int64)
+    ok = (codes < 4) & (reads.quality[row, col] >= CLEAN_BASE_QUALITY)
+    np.add.at(counts, (site[ok], codes[ok]), 1)
+    return counts
+
+
+def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
+    """``(M,)`` P(no SNP) from clean base counts: the binomial likelihood of the commonest
+    other base's reads under a het (half the reads) against under sequencing error
+    (CLEAN_ALT_ERROR), with SNP_PRIOR. 4 such reads in 22 give P(ref) 0.30, 3 in 22 0.99,
+    4 in 60 1.0: depth counts, unlike a fixed number of reads."""
+    counts = np.asarray(counts, np.float64)
+    rows = np.arange(len(counts))
+    ref_reads = counts[rows, ref_index]
+    others = counts.copy()
+    others[rows, ref_index] = -1
+    alt_reads = others.max(axis=1)
+    llr = (alt_reads * np.log(0.5 / CLEAN_ALT_ERROR)
+           + ref_reads * np.log(0.5 / (1 - 3 * CLEAN_ALT_ERROR)))
+    log_odds = llr + np.log(SNP_PRIOR / (1 - SNP_PRIOR))
+    return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
+
+
+def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
+                        margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
+    """``(M,)`` bool: within ``margin`` bases of any read's indel (its REF span)."""
+    positions = np.asarray(positions, np.int64)
+    if len(evidence.anchor) == 0 or len(positions) == 0:
+        return np.zeros(len(positions), bool)
+    span = np.array([len(ref) for ref, _ in evidence.alleles], np.int64)
+    lo, hi = evidence.anchor - margin, evidence.anchor + span - 1 + margin
+    return ((positions[:, None] >= lo[None, :]) & (positions[:, None] <= hi[None, :])).any(1)
+
+
+def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
+                     variant_class: np.ndarray, genotypes: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
+    bases alone make a SNP more likely than the model does and than SNP PASS needs
+    (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
+    skewed allele balance. Only the model's candidates (P(ref) < 1) are tested."""
+    snp_pass = 10.0 ** (-PASS_QUAL["SNP"] / 10.0)
+    inside = np.zeros(len(p_ref), bool)
+    inside[FLANK : FLANK + chunk.end - chunk.start] = True
+    reference = np.asarray(prepared.data["reference"][: len(p_ref)])
+    unsure = np.flatnonzero(inside & (p_ref < 1.0) & (reference < N_CODE)
+                            & ((p_ref >= snp_pass) | (variant_class != SNP)))
+    clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
+                            reference[unsure])
+    sure = (clean < snp_pass) & (clean < p_ref[unsure])
+    unsure, clean = unsure[sure], clean[sure]
+    away = ~near_indel_evidence(prepared.indels, unsure)
+    unsure, clean = unsure[away], clean[away]
+    if len(unsure) == 0:
+        return p_ref, genotypes
+    p_snp, snp_genotypes = p_ref.copy(), np.array(genotypes, copy=True)
+    p_snp[unsure] = clean
+    snp_genotypes[unsure] = np.stack([clean, 1.0 - clean, np.zeros_like(clean)], axis=1)
+    return p_snp, snp_genotypes
+
+
+def drop_snps_in_deleted_bases(calls: list[Call]) -> list[Call]:
+    """Calls without the SNPs on bases that the deletion calls remove from both haplotypes
+    (a hom-alt deletion, or two het deletions over the base: overlapping deletions cannot
+    share a haplotype). Reads that the aligner ran through a deletion's edge show such SNPs."""
+    deleted = []  # (first, last) base removed, once per haplotype
+    for c in calls:
+        if c.kind == "INDEL":
+            deleted += [span for a in c.genotype if a > 0
+                        and (span := _deleted_bases(c.pos, c.ref, c.alts[a - 1])) is not None]
+    return [c for c in calls if c.kind != "SNP"
+            or sum(lo <= c.pos <= hi for lo, hi in deleted) < 2]
+
+
+def _deleted_bases(pos: int, ref: str, alt: str) -> tuple[int, int] | None:
+    """``(first, last)`` position an ALT deletes (None unless it only deletes): the REF
+    bases left once the shared suffix, then the shared prefix, are trimmed."""
+    ref, alt = trim_shared_suffix(ref, alt)
+    prefix = 0
+    while prefix < min(len(ref), len(alt)) and ref[prefix] == alt[prefix]:
+        prefix += 1
+    if prefix != len(alt) or prefix == len(ref):
+        return None
+    return pos + prefix, pos + len(ref) - 1

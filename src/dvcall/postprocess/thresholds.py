@@ -1,0 +1,43 @@
+"""Every hand-set number that turns the model's probabilities into VCF records, each with the
+reason it is there. How each was chosen, and on which sets, is in ``docs/decisions.md``.
+
+Realignment's own parameters (how reads are assigned to an indel's haplotypes) sit with it in
+:mod:`dvcall.features.realign`; the model's candidate rule in :mod:`dvcall.operators.evidence`.
+"""
+
+import numpy as np
+
+# -- which records are written, and which PASS --
+# Records are written where P(ref) < EMIT_P_REF (QUAL > 0.13), so --roc sweeps have a range.
+EMIT_P_REF = 0.97
+# PASS from this QUAL, else LowQual. Indels: the posterior favours a variant (P(ref) < 0.5).
+# SNPs from QUAL 1 (P(ref) < 0.79): the model holds back on 15x hets with 2-4 alt reads.
+PASS_QUAL = {"SNP": 1.0, "INDEL": -10.0 * float(np.log10(0.5))}
+QUAL_CAP = 100.0  # the largest QUAL written
+GQ_CAP = 99.0  # the largest GQ written (as in GATK and bcftools)
+
+# -- genotypes from the reads at a called site (het vs hom-alt) --
+# Chance a read is realigned to the wrong one of two haplotypes (measured at hom-alt indels).
+READ_ERROR = 4 / 5444
+# Chance a read shows the reference base at a hom-alt SNP (error or paralog; measured).
+SNP_READ_ERROR = 44 / 18161
+# Share of het among non-reference genotypes: germline genomes have ~1.5-2 hets per hom-alt.
+HET_PRIOR = 0.6
+# A hom-alt site's second ALT is real (GT 1/2) from this many reads and this share of depth.
+SECOND_ALT_MIN_READS = 2
+SECOND_ALT_MIN_SHARE = 0.2
+
+# -- indels --
+# No indel where realignment gave this many reads and none of them carries it.
+MIN_REALIGNED_AGAINST = 4
+
+# -- the clean-base SNP test (dvcall.postprocess.snp_rules) --
+CLEAN_BASE_QUALITY = 20  # a clean base's quality is at least this
+CLEAN_MAPQ = 20  # ... and its read's MAPQ at least this
+CLEAN_END_MARGIN = 2  # ... and it lies this many bases inside the read's aligned ends
+# A clean base shows one given wrong base with this chance (Q20 spread over three bases).
+CLEAN_ALT_ERROR = 0.01 / 3
+SNP_PRIOR = 1e-3  # SNPs per base of a germline genome (about 1 in 1,000 in humans)
+# No SNP from the test this close to any read's indel: reads aligned across an indel in a
+# homopolymer show runs of clean-looking mismatches there.
+CLEAN_INDEL_MARGIN = 10

@@ -1,0 +1,1 @@
+"""How a run is carried out: worker processes, process settings, the on-disk cache, timings."""

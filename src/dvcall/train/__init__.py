@@ -1,0 +1,1 @@
+"""Training on a BAM + truth VCF: labels, examples and the training loop."""

@@ -1,0 +1,66 @@
+"""Training examples: chunks of a BAM prepared as for calling, with labels from a truth VCF."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dvcall.features.chunk import prepare_chunk
+from dvcall.features.counts import base_counts
+from dvcall.io.alignments import AlignmentSource, ReadFilter, expected_depth, open_inputs
+from dvcall.io.reference import open_fasta
+from dvcall.io.regions import Region, plan_chunks, read_bed
+from dvcall.io.truth import open_truth
+from dvcall.model.classes import REF
+from dvcall.train.labels import chunk_labels, valid_positions
+
+TRAIN_CHUNK = 10_000
+
+
+@dataclass
+class Example:
+    data: dict
+    classes: np.ndarray
+    genotypes: np.ndarray
+    weights: np.ndarray  # 1 where the position can be learnt from (see valid_positions)
+    region: str
+
+
+def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter: ReadFilter,
+                   regions: list[Region] | None = None, chunk_size: int = TRAIN_CHUNK,
+                   log: Callable[[str], None] = lambda m: None) -> list[Example]:
+    bam, fasta = open_inputs(bam_path, ref_path)
+    truth = open_truth(truth_path, fasta.references)
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    if regions is None:
+        regions = [Region(c, 0, lengths[c]) for c in bam.references if c in lengths]
+    depth = expected_depth(bam)
+    source = AlignmentSource(bam)
+    examples = []
+    for chunk in plan_chunks(regions, lengths, chunk_size):
+        prepared = prepare_chunk(source, fasta, chunk, chunk_size, read_filter, depth)
+        if prepared is None:
+            continue
+        classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
+        counts = base_counts(prepared.reads, chunk.window_start, chunk.span(chunk_size))
+        weights = valid_positions(counts, prepared.data["reference"])
+        examples.append(Example(prepared.data, classes, genotypes, weights,
+                                f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
+    log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
+        f"{sum(int((e.classes != REF).sum()) for e in examples)} labelled variant positions")
+    return examples
+
+
+def examples_of_pairs(pairs: list[tuple[Path, Path, Path]], bed: Path | None,
+                      read_filter: ReadFilter, log: Callable[[str], None] = lambda m: None
+                      ) -> list[Example]:
+    """The examples of every (BAM, truth VCF, FASTA) pair, inside ``bed`` when given."""
+    examples = []
+    for bam, truth, ref in pairs:
+        regions = None
+        if bed is not None:
+            fasta = open_fasta(ref)
+            regions = read_bed(bed, dict(zip(fasta.references, fasta.lengths)))
+        examples += build_examples(bam, ref, truth, read_filter, regions=regions, log=log)
+    return examples

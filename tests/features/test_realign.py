@@ -1,0 +1,265 @@
+"""Local realignment: reads that end near an indel count for the haplotype they carry, however
+the aligner wrote them (CIGAR indel, mismatches at the end, soft clip); and the repeat spans
+it relies on."""
+
+import numpy as np
+import pysam
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dvcall.encoding import BASE_CODE
+from dvcall.features.indels import normalize_indels
+from dvcall.features.projection import project
+from dvcall.features.realign import aligned_query_index, realign_indels
+from dvcall.features.repeats import MAX_REPEAT_UNIT, repeat_span
+
+RNG = np.random.default_rng(7)
+LEFT = "".join(RNG.choice(list("ACGT"), 119)) + "A"
+RIGHT = "".join(RNG.choice(list("ACT"), 120))  # no G: the repeat below ends cleanly
+REF = LEFT + "GGGG" + RIGHT  # anchor: the last base of LEFT (window position 119)
+ALT = LEFT + "GGGGGG" + RIGHT  # hom insertion of GG in the G run
+ANCHOR = len(LEFT) - 1
+
+
+def _read(hap: str, start: int, length: int, cigar: list[tuple[int, int]]):
+    return start, cigar, hap[start : start + length], bytes([30] * length)
+
+
+def _reads():
+    reads = [
+        # three reads with the insertion in their CIGAR (placed at the run's end, as bwa may)
+        _read(ALT, 60, 100, [(0, 64), (1, 2), (0, 34)]),
+        _read(ALT, 80, 100, [(0, 44), (1, 2), (0, 54)]),
+        _read(ALT, 90, 100, [(0, 34), (1, 2), (0, 64)]),
+        # alt reads ending just past the run: all M (mismatches at the end) or soft-clipped
+        _read(ALT, 30, 97, [(0, 97)]),
+        _read(ALT, 31, 97, [(0, 94), (4, 3)]),
+        # alt read whose start is soft-clipped up to the run: anchored on its right side
+        (ANCHOR + 1, [(4, 5), (0, 60)], ALT[ANCHOR - 3 : ANCHOR + 62], bytes([30] * 65)),
+        # a reference read that spans everything, and one that ends inside the run
+        _read(REF, 50, 120, [(0, 120)]),
+        _read(REF, 30, 92, [(0, 92)]),
+    ]
+    return reads
+
+
+def _project(reads):
+    """(start, cigar, sequence, qualities) tuples -> ProjectedReads (forward strand, MAPQ 60)."""
+    return project(np.array([r[0] for r in reads]), [r[1] for r in reads],
+                   [r[2] for r in reads], [r[3] for r in reads],
+                   np.zeros(len(reads), np.uint8), np.full(len(reads), 60, np.uint8))
+
+
+def _realign(reads, ref):
+    """The caller's steps: project, left-normalise the indels, realign around them."""
+    projected = _project(reads)
+    evidence = normalize_indels(projected, ref, 0)
+    ref_codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    return evidence, realign_indels(projected, evidence, ref, 0, repeat_span(ref_codes))
+
+
+def test_reads_near_an_insertion_are_assigned_to_the_haplotype_they_carry():
+    reads = _reads()
+    evidence, support = _realign(reads, REF)
+    assert {a for a in evidence.anchor.tolist()} == {ANCHOR}
+    assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
+    assert support.depths(ANCHOR) == (1, 6)  # the read ending inside the run counts for none
+    assert support.alt.sum() == 6 and support.ref.sum() == 1
+
+
+def test_single_read_indels_are_not_candidates():
+    reads = _reads()[:1] + _reads()[6:]
+    support = _realign(reads, REF)[1]
+    assert support.allele_reads == {} and support.depths(ANCHOR) is None
+
+
+def test_aligned_query_index_matches_get_aligned_pairs():
+    header = pysam.AlignmentHeader.from_dict({"SQ": [{"SN": "c", "LN": 10_000}]})
+    reads = _reads()
+    projected = _project(reads)
+    key = projected.block_read.astype(np.int64) * (1 << 32) + projected.block_col
+    rows = np.arange(len(reads))
+    for position in range(20, 260, 7):
+        got = aligned_query_index(projected, key, rows, position)
+        for i, (start, cigar, seq, _) in enumerate(reads):
+            seg = pysam.AlignedSegment(header)
+            seg.reference_start, seg.cigartuples, seg.query_sequence = start, cigar, seq
+            pairs = {p: q for q, p in seg.get_aligned_pairs(matches_only=True)}
+            expected = pairs.get(position, -1)
+            if expected >= 0:
+                expected += int(projected.query_start[i])
+            assert got[i] == expected, (i, position)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=80), st.integers(1, 4))
+def test_repeat_span_matches_a_direct_scan(codes, alphabet):
+    ref = np.array([c % (alphabet + 1) if alphabet < 4 else c for c in codes], np.int8)
+    length = len(ref)
+    expected = np.ones(length, np.int32)
+    for p in range(length):
+        for unit in range(1, MAX_REPEAT_UNIT + 1):
+            j = min(p + 1 + unit, length - 1)
+            run = 0
+            while j < length and j >= unit and ref[j] == ref[j - unit] and ref[j] < 4:
+                run, j = run + 1, j + 1
+            if run:
+                expected[p] = max(expected[p], unit + run)
+    np.testing.assert_array_equal(repeat_span(ref), expected)
+
+
+def test_a_read_whose_aligner_misplaced_the_deletion_at_its_start_counts_for_the_deletion():
+    # a hom deletion of TAG after ...TATA (bwa's placement in a simulated set): one read starts
+    # two bases early in the TA repeat, and bwa wrote it as 4M1D... from the wrong offset
+    context = "GCTAAAGTGTATATAGGACCAGGTAAGACCTTCGGA"
+    ref = LEFT[:100] + context + RIGHT[:100]
+    anchor = 100 + 12  # the A before TAG (left-normalised)
+    alt = ref[: anchor + 1] + ref[anchor + 4 :]
+    reads = [_read(alt, s, 60, [(0, anchor + 1 - s), (2, 3), (0, 59 - anchor + s)])
+             for s in (70, 80, 95)]
+    early = anchor - 3  # the read's true start on the alt haplotype
+    reads.append((anchor - 1, [(0, 4), (2, 1), (0, 56)], alt[early : early + 60], bytes([30] * 60)))
+    support = _realign(reads, ref)[1]
+    assert support.depths(anchor) == (0, 4)
+
+
+def test_genotype_from_realigned_counts_keeps_the_models_variant_probability():
+    from dvcall.postprocess.genotypes import with_read_likelihood
+
+    sure_hom = np.array([0.1, 0.01, 0.89])  # the model leans hom-alt: it sees CIGAR counts
+    for ref_reads, alt_reads, expected in [(0, 9, "hom"), (1, 8, "het"), (1, 12, "hom"),
+                                           (4, 5, "het"), (0, 3, "hom")]:
+        gp = with_read_likelihood(sure_hom, ref_reads, alt_reads)
+        assert gp[0] == sure_hom[0] and np.isclose(gp.sum(), 1.0)
+        assert ("hom" if gp[2] > gp[1] else "het") == expected, (ref_reads, alt_reads)
+    # hundreds of reads do not overflow
+    assert np.isfinite(with_read_likelihood(sure_hom, 0, 2000)).all()
+
+
+def test_snp_genotype_follows_the_reads_where_the_model_leans_hom():
+    from dvcall.postprocess.records import resolve_snp
+
+    sure_hom = np.array([0.0, 0.05, 0.95])
+    ref = "ACGTACGTAC"
+    for ref_reads, alt_reads, genotype in [(2, 12, (0, 1)), (1, 8, (0, 1)), (0, 7, (1, 1)),
+                                           (0, 30, (1, 1))]:
+        counts = np.zeros(6, np.int64)
+        counts[1], counts[0] = ref_reads, alt_reads  # REF C, ALT A
+        call = resolve_snp("chr1", ref, 1, 100, counts, 1e-6, sure_hom)
+        assert (call.alts, call.genotype) == (["A"], genotype), (ref_reads, alt_reads)
+        assert call.allele_depths == [ref_reads, alt_reads] and call.pos == 101
+
+
+def test_indels_in_one_repeat_compete_for_the_reads():
+    """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
+    CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype
+    better than the reference, so realigned alone the deletion would take them all."""
+    left = "".join(RNG.choice(list("GT"), 120))
+    right = "G" + "".join(RNG.choice(list("GT"), 119))
+    ref = left + "ACC" * 8 + right
+    ins_at = len(left) + 3 * 3 + 1  # after the C of the fourth unit's "AC"
+    alt = ref[: ins_at + 1] + "CA" + ref[ins_at + 1 :]
+    del_at = len(left) + 3 * 5  # two reads' CIGARs: a 1-base deletion after this base
+    reads = []
+    for start in (30, 45, 60, 75):  # the insertion in the CIGAR
+        reads.append(_read(alt, start, 140, [(0, ins_at + 1 - start), (1, 2),
+                                             (0, 140 - (ins_at + 1 - start) - 2)]))
+    for start in (40, 70):  # the same sequence written as a deletion in the repeat
+        n = del_at + 1 - start
+        reads.append((start, [(0, n), (2, 1), (0, 140 - n)], alt[start : start + 140],
+                      bytes([30] * 140)))
+    evidence, support = _realign(reads, ref)
+    realigned = {(a, r, al): n for (a, r, al), n in support.allele_reads.items()}
+    insertions = {k: n for k, n in realigned.items() if len(k[2]) > len(k[1])}
+    deletions = {k: n for k, n in realigned.items() if len(k[1]) > len(k[2])}
+    assert deletions and sum(deletions.values()) == 0, realigned
+    assert sum(insertions.values()) == 6, realigned
+
+
+def test_an_indel_deep_inside_a_repeat_is_compared_over_flank_on_both_sides():
+    """A 4-base insertion after the T of a TTAAA unit, 40 bases into the repeat; two reads'
+    CIGARs write the 1-base deletion of that T instead. Compared over fewer bases than the
+    repeat's left part, reads with the insertion match the deletion equally well."""
+    from dvcall.features.repeats import repeat_start
+
+    left = "".join(RNG.choice(list("GC"), 120))
+    right = "G" + "".join(RNG.choice(list("GC"), 119))
+    ref = left + "TTAAA" * 10 + right
+    ins_at = len(left) + 5 * 8  # the first T of the ninth unit
+    alt = ref[: ins_at + 1] + "TAAA" + ref[ins_at + 1 :]
+    codes = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    assert repeat_start(codes, ins_at - 1) == len(left)
+    assert repeat_start(BASE_CODE[np.frombuffer(b"GACTGA", np.uint8)], 3) == 3  # no repeat
+    reads = [_read(alt, start, 140, [(0, ins_at + 1 - start), (1, 4),
+                                     (0, 140 - (ins_at + 1 - start) - 4)])
+             for start in (40, 55, 70, 85)]
+    for start in (45, 75):
+        n = ins_at + 1 - start
+        reads.append((start, [(0, n), (2, 1), (0, 140 - n)], alt[start : start + 140],
+                      bytes([30] * 140)))
+    _, support = _realign(reads, ref)
+    assert support.allele_reads[(ins_at, "T", "TTAAA")] == 6, support.allele_reads
+
+
+def test_an_indel_no_realigned_read_carries_is_not_called():
+    from dvcall.features.indels import IndelEvidence
+    from dvcall.features.realign import RealignedSupport
+    from dvcall.postprocess.records import resolve_indels
+
+    ref = "ACGTACGTACGGCGCGTTACGATCGA"
+    anchor = 10  # CGCG -> C (the deletion of GCG), shown by two reads' CIGARs
+    evidence = IndelEvidence(np.array([anchor, anchor]), np.array([0, 1]),
+                             np.array([True, True]), [("CGCG", "C")] * 2)
+    counts = np.array([0, 12, 0, 0, 0, 0])
+    for alt_reads, called in [(0, False), (3, True)]:
+        support = RealignedSupport(np.zeros(len(ref)), np.zeros(len(ref)),
+                                   {(anchor, "CGCG", "C"): alt_reads})
+        support.ref[anchor], support.alt[anchor] = 12, alt_reads
+        calls = resolve_indels("chr1", ref, (anchor, anchor + 1), 0, evidence,
+                               lambda p: counts, lambda p: 12, 0.2, np.array([0.2, 0.7, 0.1]),
+                               support)
+        assert bool(calls) == called
+        if called:
+            assert (calls[0].pos, calls[0].ref, calls[0].alts) == (anchor, "CGCG", ["C"])
+
+
+def test_reads_carrying_two_nearby_indels_count_for_both():
+    """A hom insertion of CG after a T and, on one haplotype, a deletion of CG three bases on
+    (a simulated set's pair): reads of that haplotype match neither indel's haplotype alone."""
+    left = "".join(RNG.choice(list("ACGT"), 120))
+    ref = left + "TATACGACC" + "".join(RNG.choice(list("ACGT"), 120))
+    a = len(left)  # the insertion's anchor; the deletion's is a + 3
+    ins_only = ref[: a + 1] + "CG" + ref[a + 1 :]
+    both = ref[: a + 1] + "CG" + ref[a + 1 : a + 4] + ref[a + 6 :]
+    reads = []
+    for start in (40, 55, 70, 85):
+        n = a + 1 - start
+        reads.append(_read(ins_only, start, 100, [(0, n), (1, 2), (0, 98 - n)]))
+        reads.append(_read(both, start + 5, 100, [(0, n - 5), (1, 2), (0, 3), (2, 2),
+                                                  (0, 95 - n)]))
+    _, support = _realign(reads, ref)
+    assert support.allele_reads == {(a, "T", "TCG"): 8, (a + 3, "ACG", "A"): 4}
+    assert support.depths(a) == (0, 8) and support.depths(a + 3) == (4, 4)
+
+
+def test_a_weak_rival_spelling_does_not_make_a_hom_deletion_het():
+    """A hom deletion in a C run that a few reads' CIGARs spell one base longer (set B's
+    chr1:344717): those reads count neither for nor against it. A rival with a real
+    haplotype's share of the reads still counts against it."""
+    left = "".join(RNG.choice(list("AGT"), 119)) + "A"
+    right = "".join(RNG.choice(list("AGT"), 120))
+    ref = left + "C" * 12 + "TCCT" + "A" + right
+    at = len(left) + 12  # the T: deleting TCC here is the hom allele, TCCT the rival
+    short = ref[:at] + ref[at + 3 :]
+    long = ref[:at] + ref[at + 4 :]
+
+    def reads(hap, size, starts):
+        return [(s, [(0, at - s), (2, size), (0, 140 - (at - s))],
+                 hap[s : s + 140], bytes([30] * 140)) for s in starts]
+
+    for rivals, against in [(2, 0), (6, 6)]:
+        _, support = _realign(reads(short, 3, range(30, 90, 5)) +
+                              reads(long, 4, range(35, 35 + 8 * rivals, 8)), ref)
+        (anchor,) = {a for a, r, al in support.allele_reads if len(r) - len(al) == 3}
+        assert support.allele_reads[(anchor, ref[anchor : anchor + 4], ref[anchor])] == 12
+        assert support.depths(anchor) == (against, 12), support.allele_reads
