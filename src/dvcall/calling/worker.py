@@ -23,8 +23,8 @@ def _start(model_path, bam_path, ref_path) -> None:
     """Initializer: the parent handles Ctrl-C; load the model once. A model that does not load
     is reported by the main process, which loads it too; here it only stops the calls."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # Leave without tearing the interpreter down (JAX and XLA take 0.5-0.7 s there, which the
-    # main process would wait for). The pool's queues are flushed and joined before atexit
+    # Leave without tearing the interpreter down (JAX and XLA take most of a second there,
+    # which the main process would wait for). The pool's queues are flushed and joined before atexit
     # runs; nothing else is left to save.
     atexit.register(os._exit, 0)
     import pysam

@@ -26,7 +26,7 @@ for command in (call_command, train_command, evaluate_command, regions_command,
 
 def run() -> None:
     """The console script: :func:`main`, then exit without the interpreter's teardown of
-    JAX and XLA (0.5-0.7 s after the last record, on every run). Outputs are closed and
+    JAX and XLA (most of a second after the last record, on every run). Outputs are closed and
     renamed into place by then; only the standard streams need flushing."""
     try:
         main()

@@ -28,8 +28,7 @@ CONTEXT = 32  # reference bases compared on each side of the indel and its repea
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
 QUAL_CAP = 40
 # Another haplotype of a group counts against an allele from this many reads and this share
-# of the group's: fewer are read errors or a misspelt copy of the allele (a hom deletion with
-# 3 reads of 25 on a one-base-longer spelling was called het).
+# of the group's: fewer are read errors or a misspelt copy of the allele (docs/decisions.md).
 MIN_AGAINST_READS, MIN_AGAINST_SHARE = 2, 0.2
 
 

@@ -1,10 +1,10 @@
 """BAM regions straight into numpy arrays, without a Python object per read.
 
-pysam builds an AlignedSegment per read and converts each field on access; at 30x that was the
-reader's largest cost (~0.8 s per Mb). Here the ``.bai`` index gives the byte range of a region,
-ISA-L inflates its BGZF blocks (about 3x zlib, which htslib uses), and each field of all the
-region's records comes out of one numpy gather. CRAM, and BAM indexed only by ``.csi``, keep
-the pysam path (:func:`BamDecoder.open` returns None for them).
+pysam builds an AlignedSegment per read and converts each field on access, the reader's
+largest cost at 30x (docs/decisions.md). Here the ``.bai`` index gives the byte range of a
+region, ISA-L inflates its BGZF blocks (faster than zlib, which htslib uses), and each field
+of all the region's records comes out of one numpy gather. CRAM, and BAM indexed only by
+``.csi``, keep the pysam path (:func:`BamDecoder.open` returns None for them).
 """
 
 import struct

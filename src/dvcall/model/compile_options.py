@@ -1,10 +1,9 @@
 """How the caller's model is compiled: ahead of time with XLA options that suit this model.
 
 XLA's CPU compiler hands reductions over a position's few channels (2 to 6 values) to
-YNNPACK, which ran them slower than XLA's own loops: the jitted model on a 50 kb chunk of a
-30x BAM took 18-28 ms with it and 12-18 ms without (one core, medians of 40, alternating
-processes), for the same VCF. The option is experimental, so a jaxlib that no longer knows it
-compiles without it. On a GPU it is ignored.
+YNNPACK, which runs them slower than XLA's own loops (docs/decisions.md, Speed). The option
+is experimental, so a jaxlib that no longer knows it compiles without it. On a GPU it is
+ignored.
 """
 
 from collections.abc import Callable

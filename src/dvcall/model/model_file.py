@@ -98,8 +98,8 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
         raise InputError(f"{path}: model was trained on feature set "
                          f"{metadata.get('feature_set', 1)}, this dvcall computes feature set "
                          f"{FEATURE_SET}; retrain it with 'dvcall train' of this version")
-    # built abstractly, then filled: building it for real ran and compiled ~30 tiny
-    # initialiser ops (0.6-0.8 s of every call's start, and of every --threads worker's)
+    # built abstractly, then filled: building it for real runs and compiles ~30 tiny
+    # initialiser ops at every start (docs/decisions.md, Speed)
     pipeline = nnx.eval_shape(lambda: VariantCallingPipeline(config, rngs=nnx.Rngs(0)))
     state = nnx.state(pipeline)
     flat = dict(nnx.to_flat_state(state))

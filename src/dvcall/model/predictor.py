@@ -1,14 +1,13 @@
 """The caller's compiled model, kept on disk between runs.
 
-Before its first chunk, every calling process (the main one and each ``--threads`` worker)
-spent ~2.4 s: importing Flax (0.5 s), building the model, and per shape bucket tracing and
-lowering it (0.5-0.6 s) and fetching the compilation from JAX's cache (0.15 s). Here the
-compiled executable of each bucket is saved, with the model's quality-weight table, under a
-key of everything the executable depends on: the model file's bytes, dvcall's source, the
-jax/jaxlib versions, the device, the CPU's features, the compiler options and XLA_FLAGS. A
-later run with the same key loads it (~0.15 s) without importing Flax or tracing; any change
-to one of those gives a new key, so a stale executable is never used. A file that does not
-load or whose checksum fails is compiled again and replaced.
+Tracing, lowering and compiling the model costs every calling process seconds before its
+first chunk (docs/decisions.md, Speed). Here the compiled executable of each shape bucket is
+saved, with the model's quality-weight table, under a key of everything the executable
+depends on: the model file's bytes, dvcall's source, the jax/jaxlib versions, the device,
+the CPU's features, the compiler options and XLA_FLAGS. A later run with the same key loads
+it without importing Flax or tracing; any change to one of those gives a new key, so a stale
+executable is never used. A file that does not load or whose checksum fails is compiled
+again and replaced.
 """
 
 import hashlib

@@ -1,13 +1,10 @@
 """Process settings that must be made before JAX starts: one core per calling process, and
 keeping freed memory in the process.
 
-Freed memory: every chunk allocates and frees the same few-MB arrays,
-and glibc's default returns each to the kernel (mmap/munmap), so the next chunk page-faults all
-of it again. On a 30x BAM that was ~2.8 million faults and ~6 s of system time per 10 Mb.
-Every thread shares the main heap (one arena): XLA's thread otherwise gets an arena of 64 MB
-heaps, and glibc unmaps such a heap whenever it empties, whatever the thresholds -- whether a
-chunk's buffers crossed a heap boundary decided between 0.5 and 1.9 s of system time per 2 Mb
-(90 k or 530 k page faults) on changes as small as one input array fewer."""
+Freed memory: every chunk allocates and frees the same few-MB arrays, and glibc's default
+returns each to the kernel (mmap/munmap), so the next chunk page-faults all of it again.
+Every thread shares the main heap (one arena): glibc unmaps a thread arena's heap whenever it
+empties, whatever the thresholds. What both cost is in docs/decisions.md (Speed)."""
 
 import ctypes
 import ctypes.util
@@ -48,8 +45,8 @@ def hold_to_one_core_per_process(workers: int) -> None:
     scheduler slot of N promises). Call before JAX starts its backend.
 
     XLA's CPU thread pool is sized by ``NPROC`` (else the machine's cores); a second thread
-    did not make this model faster (the same 1.1 s per Mb pinned and unpinned), it only
-    burnt 20% more CPU. With several workers on one GPU, none may preallocate its memory.
+    does not make this model faster, it only burns more CPU (docs/decisions.md). With
+    several workers on one GPU, none may preallocate its memory.
     """
     os.environ["NPROC"] = "1"
     if workers > 1:
