@@ -30,8 +30,10 @@ def _start(model_path, bam_path, ref_path) -> None:
     import pysam
 
     from dvcall.model.predictor import Predictor
+    from dvcall.runtime import cache
     from dvcall.runtime.timing import Timings
 
+    cache.quiet = True  # the main process reads the same cache and warns about it
     pysam.set_verbosity(0)
     _WORKER.update(bam=bam_path, ref=ref_path, handles={}, timings=Timings())
     try:

@@ -6,8 +6,9 @@ saved, with the model's quality-weight table, under a key of everything the exec
 depends on: the model file's bytes, dvcall's source, the jax/jaxlib versions, the device,
 the CPU's features, the compiler options and XLA_FLAGS. A later run with the same key loads
 it without importing Flax or tracing; any change to one of those gives a new key, so a stale
-executable is never used. A file that does not load or whose checksum fails is compiled
-again and replaced.
+executable is never used. A file that does not load or whose signature fails is compiled
+again and replaced. Only files this user signed are read at all (see
+:mod:`dvcall.runtime.cache`): a cached executable is code.
 """
 
 import hashlib
@@ -24,7 +25,15 @@ from jax.experimental.serialize_executable import deserialize_and_load, serializ
 from dvcall.errors import InputError
 from dvcall.model import compile_options
 from dvcall.model.shipped import default_model_path
-from dvcall.runtime.cache import cache_folder, prune, write_entry
+from dvcall.runtime.cache import (
+    cache_folder,
+    check_folder,
+    prune,
+    read_signed,
+    sign,
+    signing_key,
+    write_entry,
+)
 from dvcall.runtime.timing import Timings
 
 MAX_CANDIDATE_SHARE = 16  # classify sparsely while at most 1/16 of positions are candidates
@@ -94,6 +103,9 @@ class Predictor:
         except OSError as exc:
             raise InputError(f"{self.path}: cannot read the model file ({exc.strerror}); pass "
                              "a file written by 'dvcall train'") from None
+        self._signing_key = signing_key()  # None: nothing is loaded or saved
+        if self._signing_key is not None:
+            check_folder(self.folder)
         self._pipeline = None
         self._by_shape: dict[tuple, Callable] = {}
         self._table = self._saved_table()
@@ -122,9 +134,22 @@ class Predictor:
     def _table_path(self) -> Path:
         return self.folder / f"{self.key}.table.npy"
 
+    def _read_entry(self, path: Path) -> bytes | None:
+        """A cache file's payload, if this user signed it (see :mod:`dvcall.runtime.cache`)."""
+        if self._signing_key is None:
+            return None
+        return read_signed(path, self._signing_key)
+
+    def _save_entry(self, path: Path, payload: bytes) -> None:
+        if self._signing_key is not None:
+            write_entry(path, sign(self._signing_key, payload))
+
     def _saved_table(self) -> np.ndarray | None:
+        payload = self._read_entry(self._table_path())
+        if payload is None:
+            return None
         try:
-            table = np.load(self._table_path(), allow_pickle=False)
+            table = np.load(io.BytesIO(payload), allow_pickle=False)
         except (OSError, ValueError):
             return None
         return table if table.shape == (256,) else None
@@ -135,7 +160,7 @@ class Predictor:
         table = np.asarray(self._load_pipeline().base_weight_table())
         buffer = io.BytesIO()
         np.save(buffer, table, allow_pickle=False)
-        write_entry(self._table_path(), buffer.getvalue())
+        self._save_entry(self._table_path(), buffer.getvalue())
         return table
 
     # -- executables --
@@ -152,14 +177,11 @@ class Predictor:
     def _executable(self, shapes: tuple, data: dict) -> Callable:
         shape_key = hashlib.sha256(repr(shapes).encode()).hexdigest()[:16]
         path = self.folder / f"{self.key}-{shape_key}.exe"
-        try:
-            blob = path.read_bytes()
-        except OSError:
-            blob = b""
-        if len(blob) > 32 and hashlib.sha256(blob[32:]).digest() == blob[:32]:
+        payload = self._read_entry(path)
+        if payload is not None:
             out_tree = jax.tree.structure((0, 0))
             try:
-                loaded = deserialize_and_load(blob[32:], self._in_tree(data), out_tree)
+                loaded = deserialize_and_load(payload, self._in_tree(data), out_tree)
             except Exception:  # noqa: BLE001 -- any failure to load means: compile it again
                 pass
             else:
@@ -179,7 +201,7 @@ class Predictor:
         except Exception:  # noqa: BLE001 -- a backend that cannot serialise: only slower
             return compiled
         if in_tree == self._in_tree(data) and out_tree == jax.tree.structure((0, 0)):
-            write_entry(path, hashlib.sha256(payload).digest() + payload)
+            self._save_entry(path, payload)
             prune(self.folder)
         return compiled
 
