@@ -3,20 +3,27 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install test lint bench-core testdata model clean
+.PHONY: install dev test lint bench-core testdata model clean
 
+# install: what dvcall needs to run; dev: also the test and lint tools (make test / make lint)
 $(BIN)/dvcall: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(BIN)/pytest: $(BIN)/dvcall
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 install: $(BIN)/dvcall
 
-test: install
+dev: $(BIN)/pytest
+
+test: dev
 	$(BIN)/python -m pytest tests
 
-lint: install
+lint: dev
 	$(BIN)/ruff check src tests bench scripts
 
 bench-core: install

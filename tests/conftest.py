@@ -1,3 +1,4 @@
+import gzip
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,10 @@ def whole_run(tmp_path_factory, testdata):
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "-o", out)
     return out, result
+
+
+def body(path):
+    """A VCF's records (lines not starting with '#'), bgzipped or plain."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt") as fh:
+        return [line for line in fh if not line.startswith("#")]

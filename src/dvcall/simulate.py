@@ -248,18 +248,22 @@ def simulate(out: Path, contig_lengths: list[int], coverage: float, seed: int,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser = argparse.ArgumentParser(prog="dvcall simulate",
+                                     description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--out", type=Path, required=True, help="folder to write")
     parser.add_argument("--contigs", default="120000,80000", help="comma-separated lengths")
-    parser.add_argument("--coverage", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--simulator", choices=("art", "dwgsim"), default="art")
-    parser.add_argument("--read-length", type=int, default=150)
-    parser.add_argument("--max-indel", type=int, default=30)
-    parser.add_argument("--snp-rate", type=float, default=1e-3)
-    parser.add_argument("--indel-rate", type=float, default=2.5e-4)
-    parser.add_argument("--prefix", default="chr")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--coverage", type=float, default=30.0, help="mean read depth")
+    parser.add_argument("--seed", type=int, default=1, help="random seed of genome and reads")
+    parser.add_argument("--simulator", choices=("art", "dwgsim"), default="art",
+                        help="read simulator (art_illumina HiSeq 2500, or dwgsim)")
+    parser.add_argument("--read-length", type=int, default=150, help="bases per read")
+    parser.add_argument("--max-indel", type=int, default=30, help="longest indel drawn")
+    parser.add_argument("--snp-rate", type=float, default=1e-3, help="SNPs per base")
+    parser.add_argument("--indel-rate", type=float, default=2.5e-4, help="indels per base")
+    parser.add_argument("--prefix", default="chr", help="contig names: PREFIX1, PREFIX2, ...")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="threads for the simulator and bwa")
     args = parser.parse_args(argv)
     paths = simulate(args.out, [int(float(x)) for x in args.contigs.split(",")], args.coverage,
                      args.seed, args.simulator, args.snp_rate, args.indel_rate, args.max_indel,

@@ -1,6 +1,5 @@
 """`dvcall call` end to end on testdata (real art_illumina reads aligned with bwa mem)."""
 
-import gzip
 import json
 import os
 import shutil
@@ -9,7 +8,7 @@ import pysam
 import pysam.bcftools
 import pysam.samtools
 import pytest
-from conftest import run_dvcall
+from conftest import body, run_dvcall
 
 from dvcall.evaluate import evaluate
 
@@ -17,12 +16,6 @@ from dvcall.evaluate import evaluate
 def records(path):
     with pysam.VariantFile(str(path)) as vf:
         return list(vf)
-
-
-def body(path):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt") as fh:
-        return [line for line in fh if not line.startswith("#")]
 
 
 def test_writes_valid_indexed_vcf(whole_run, testdata):

@@ -1,8 +1,7 @@
 """Inputs that are unusual but not errors: they must give a valid VCF."""
 
 import pysam
-from conftest import run_dvcall
-from test_call import body
+from conftest import body, run_dvcall
 
 
 def write_bam(path, ref_lengths, reads):

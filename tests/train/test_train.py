@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -20,7 +21,10 @@ def test_train_data_parallel_checkpoint_and_resume(testdata, tmp_path):
               "--ref", testdata / "ref.fa", "--bed", bed, "--out", out, "--epochs", "3"]
     first = run_dvcall(*common[:-1], "2", env=env)
     assert "data-parallel over 2 devices" in first.stderr
-    assert first.stderr.count("epoch ") == 2 and first.stdout == ""
+    assert len(re.findall(r"^epoch \d/2 ", first.stderr, re.M)) == 2 and first.stdout == ""
+    # the log says what its recall measures, and of how many positions
+    assert re.search(r"validation positions called as their truth class: ref [\d.]+ of \d+, "
+                     r"snp ([\d.]+|-) of \d+, indel ([\d.]+|-) of \d+", first.stderr)
     for suffix in ("", ".last", ".optimizer"):
         path = tmp_path / f"model.safetensors{suffix}"
         assert path.exists()

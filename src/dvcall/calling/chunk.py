@@ -8,11 +8,18 @@ import pysam
 
 from dvcall.errors import InputError
 from dvcall.features.chunk import ChunkRecords, featurise_chunk, read_chunk
-from dvcall.io.alignments import AlignmentSource, ReadFilter
-from dvcall.io.regions import Chunk
+from dvcall.features.counts import mismatches_against_reference
+from dvcall.io.alignments import AlignmentSource, ReadFilter, unreadable
+from dvcall.io.regions import FLANK, Chunk
 from dvcall.postprocess.records import Call
 from dvcall.postprocess.resolve import resolve_chunk
 from dvcall.runtime.timing import Timings
+
+# Reads that fit their reference differ from it at 0.3-1.5% of bases (errors and variants;
+# 0.4% on real HG002 reads); against a wrong reference about 75% do. Judged per chunk on a
+# sample of reads, from this many compared bases.
+MAX_MISMATCH_SHARE = 0.10
+MIN_COMPARED_BASES = 5_000
 
 
 @dataclass
@@ -35,19 +42,36 @@ def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptio
         return read_chunk(source, fasta, chunk, options.chunk_size, options.read_filter,
                           options.timings)
     except (OSError, ValueError) as exc:
-        raise InputError(f"{bam_path}: cannot read {chunk.contig}:{chunk.start + 1}-{chunk.end} "
-                         f"({exc}); the file is truncated or corrupt, or a CRAM's reference is "
-                         "not --ref") from None
+        raise InputError(unreadable(bam_path, f"{chunk.contig}:{chunk.start + 1}-{chunk.end}",
+                                    exc)) from None
 
 
 def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
                depth: float, handles: dict) -> list[Call]:
     """All calls with POS inside the chunk, sorted."""
     records = _read_chunk(chunk, bam_path, ref_path, options, handles)
+    inside = records.ref_text[FLANK : FLANK + chunk.end - chunk.start]
+    options.timings.count("iupac_reference_bases",
+                          len(inside) - sum(inside.count(b) for b in "ACGTN"))
     prepared = featurise_chunk(records, options.read_filter, depth, options.timings)
     if prepared is None:
         return []
+    options.timings.count("reads_used", prepared.reads.num_reads)
+    _check_reference_fits(chunk, prepared, records, bam_path, ref_path)
     with options.timings.stage("core"):
         probs, genotypes = (np.asarray(x) for x in predictor(prepared.data))
     with options.timings.stage("resolve"):
         return resolve_chunk(chunk, prepared, probs, genotypes)
+
+
+def _check_reference_fits(chunk: Chunk, prepared, records: ChunkRecords, bam_path: Path,
+                          ref_path: Path) -> None:
+    """Refuse a chunk whose reads do not fit the reference: every position would be called
+    a variant."""
+    mismatches, compared = mismatches_against_reference(prepared.reads, records.ref_codes,
+                                                        chunk.window_start)
+    if compared >= MIN_COMPARED_BASES and mismatches > MAX_MISMATCH_SHARE * compared:
+        raise InputError(
+            f"{ref_path}: the reads of {bam_path} differ from it at {mismatches / compared:.0%} "
+            f"of their bases in {chunk.contig}:{chunk.start + 1}-{chunk.end} (reads aligned to "
+            "their own reference differ at about 1%); use the FASTA the reads were aligned to")

@@ -5,6 +5,8 @@ call whole chunks. Importing this module does not import JAX (see
 import atexit
 import os
 import signal
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -23,6 +25,7 @@ def _start(model_path, bam_path, ref_path) -> None:
     """Initializer: the parent handles Ctrl-C; load the model once. A model that does not load
     is reported by the main process, which loads it too; here it only stops the calls."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent()
     # Leave without tearing the interpreter down (JAX and XLA take most of a second there,
     # which the main process would wait for). The pool's queues are flushed and joined before atexit
     # runs; nothing else is left to save.
@@ -40,6 +43,20 @@ def _start(model_path, bam_path, ref_path) -> None:
         _WORKER["predictor"] = Predictor(model_path, _WORKER["timings"])
     except Exception as exc:  # noqa: BLE001 -- kept for call_in_worker to raise
         _WORKER["error"] = exc
+
+
+def _end_with_parent(every: float = 0.5) -> None:
+    """End this worker when the process that started it dies (a SIGKILL gives the parent no
+    chance to stop its workers): a thread watches for this process being handed to another
+    parent."""
+    parent = os.getppid()
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
 
 
 def call_in_worker(chunk, depth: float, options):

@@ -7,16 +7,36 @@ Exit codes: 0 success, 1 bad input (a one-line message on stderr), 2 usage error
 import signal
 import sys
 import threading
+import time
 
 import click
 
 EXIT_BAD_INPUT = 1
 EXIT_INTERRUPTED = 130
+started = time.perf_counter()  # when the CLI was imported: the run's own clock
 
 
 def fail(message: str) -> None:
     click.echo(f"dvcall: error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
+
+
+def fail_unexpected(exc: BaseException) -> None:
+    """A bug of ours, not the user's input: still one line, and how to report it."""
+    fail(f"unexpected {type(exc).__name__}: {exc}; this is a bug in dvcall: rerun with "
+         "--debug for the traceback and report it")
+
+
+def warn(message: str) -> None:
+    click.echo(f"dvcall: warning: {message}", err=True)
+
+
+def sample_name_option(ctx, param, value):
+    """A sample name that fits a VCF header: no tabs, newlines or other control characters."""
+    if value is not None and (not value.strip() or any(ord(c) < 32 for c in value)):
+        raise click.BadParameter("a sample name must be non-empty and hold no tab, newline or "
+                                 "other control character")
+    return value
 
 
 def log(message: str) -> None:

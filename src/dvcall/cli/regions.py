@@ -8,10 +8,14 @@ from dvcall.cli.common import fail, quiet_htslib
 
 
 @click.command("regions")
-@click.option("--ref", required=True, type=click.Path(path_type=Path))
-@click.option("--chunk-size", default=1_000_000, show_default=True, type=click.IntRange(1000))
-@click.option("--bam", type=click.Path(path_type=Path), help="skip chunks with no reads")
-@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
+@click.option("-f", "--ref", required=True, type=click.Path(path_type=Path),
+              help="the FASTA whose contigs are cut")
+@click.option("--chunk-size", default=1_000_000, show_default=True, type=click.IntRange(1000),
+              help="bases per region")
+@click.option("--bam", type=click.Path(path_type=Path),
+              help="skip regions without usable reads  [default: keep all]")
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255),
+              help="with --bam: reads below this MAPQ do not count")
 def regions_command(ref, chunk_size, bam, min_mapq):
     """Print a BED of chunks: the scatter list for Snakemake, Nextflow or a cluster."""
     from dvcall.errors import InputError

@@ -1,12 +1,20 @@
 """``dvcall train``: fit a model on BAM + truth VCF pairs."""
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from dvcall import __version__
-from dvcall.cli.common import EXIT_INTERRUPTED, fail, install_signal_handlers, log, quiet_htslib
+from dvcall.cli.common import (
+    EXIT_INTERRUPTED,
+    fail,
+    fail_unexpected,
+    install_signal_handlers,
+    log,
+    quiet_htslib,
+)
 
 
 @click.command("train")
@@ -16,16 +24,25 @@ from dvcall.cli.common import EXIT_INTERRUPTED, fail, install_signal_handlers, l
               help="truth VCF (bgzipped + indexed), one per --bam")
 @click.option("--ref", "refs", multiple=True, type=click.Path(path_type=Path),
               help="FASTA: one for all pairs, or one per --bam")
-@click.option("--bed", type=click.Path(path_type=Path), help="train only inside these regions")
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="model file to write")
-@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1))
-@click.option("--learning-rate", default=3e-3, show_default=True, type=float)
-@click.option("--from", "init", type=click.Path(path_type=Path), help="fine-tune this model")
+@click.option("--bed", type=click.Path(path_type=Path),
+              help="train only inside these regions  [default: every contig]")
+@click.option("--out", required=True, type=click.Path(path_type=Path),
+              help="model file to write (the best epoch; OUT.last and OUT.optimizer are the "
+              "checkpoints)")
+@click.option("--epochs", default=20, show_default=True, type=click.IntRange(1),
+              help="at most this many passes over the training chunks")
+@click.option("--learning-rate", default=3e-3, show_default=True, type=float,
+              callback=lambda ctx, param, value: _learning_rate(value),
+              help="peak learning rate of the cosine schedule (0 < rate <= 1)")
+@click.option("--from", "init", type=click.Path(path_type=Path),
+              help="fine-tune this model  [default: start from random weights]")
 @click.option("--resume", is_flag=True, help="continue from OUT.last and OUT.optimizer")
 @click.option("--synthetic", is_flag=True, help="the seed's synthetic data; no BAM needed")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255))
-@click.option("--debug", is_flag=True)
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="random seed of the initial weights and the chunk order")
+@click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255),
+              help="reads below this MAPQ are not used")
+@click.option("--debug", is_flag=True, help="show tracebacks and htslib's messages")
 def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, resume, synthetic,
                   seed, min_mapq, debug):
     """Train a model on BAM + truth VCF pairs; writes OUT (best epoch) and checkpoints."""
@@ -35,11 +52,20 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
     install_signal_handlers()
     enable_compilation_cache()
     quiet_htslib(debug)
+    from dvcall.io.files import check_output_path
+    from dvcall.train.loop import checkpoint_paths
+
+    try:
+        check_output_path(out, "model", "--out")
+        for checkpoint in checkpoint_paths(out):
+            check_output_path(checkpoint, "checkpoint", "--out")
+    except InputError as exc:
+        fail(str(exc))
     if synthetic:
         from dvcall.train.loop import train_synthetic
 
         train_synthetic(out, epochs, learning_rate, seed, log)
-        log(f"dvcall: model written to {out}")
+        _say_written(out)
         return
     if not bams or len(bams) != len(truths):
         raise click.UsageError("give --bam and --truth, one --truth per --bam")
@@ -57,7 +83,7 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
         model = load_model(init)[0] if init else None
         train(examples, out, epochs, learning_rate, init=model, seed=seed, resume=resume,
               log=log, info={"trained_on": [str(b) for b in bams], "dvcall": __version__})
-        log(f"dvcall: model written to {out}")
+        _say_written(out)
     except InputError as exc:
         if debug:
             raise
@@ -65,3 +91,19 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
     except KeyboardInterrupt:
         log("dvcall: interrupted; the last finished epoch is in the checkpoint (use --resume)")
         sys.exit(EXIT_INTERRUPTED)
+    except Exception as exc:  # noqa: BLE001 -- the one-line promise holds for our bugs too
+        if debug:
+            raise
+        fail_unexpected(exc)
+
+
+def _say_written(out: Path) -> None:
+    if not out.is_file():
+        fail(f"{out}: no model was written (no epoch improved on the validation loss)")
+    log(f"dvcall: model written to {out}")
+
+
+def _learning_rate(value: float) -> float:
+    if not math.isfinite(value) or not 0 < value <= 1:
+        raise click.BadParameter(f"{value} is not a learning rate (0 < rate <= 1)")
+    return value

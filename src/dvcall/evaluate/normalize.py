@@ -7,7 +7,30 @@ import pysam
 import pysam.bcftools
 
 from dvcall.errors import InputError
+from dvcall.io.alignments import contig_name_mismatch
 from dvcall.io.regions import Region
+
+
+def tool_message(exc: pysam.utils.SamtoolsError) -> str:
+    """The last line a bcftools/samtools call wrote to stderr, without pysam's wrapping."""
+    text = str(getattr(exc, "value", exc))
+    text = text.split("stderr=", 1)[-1]
+    lines = [line.strip() for line in text.replace("\\n", "\n").splitlines() if line.strip()]
+    return (lines[-1] if lines else text)[:200]
+
+
+def check_contigs(path: Path, fasta: pysam.FastaFile) -> None:
+    """Refuse a VCF whose records lie on contigs the reference does not name, naming the
+    pair that differs (bcftools would only say 'faidx_fetch_seq failed')."""
+    try:
+        with pysam.VariantFile(str(path)) as vf:
+            first = next(iter(vf), None)
+    except (OSError, ValueError, StopIteration) as exc:
+        raise InputError(f"{path}: not a readable VCF ({exc})") from None
+    if first is not None and first.contig not in fasta.references:
+        raise InputError(f"{path}: contig '{first.contig}' is not in the reference ("
+                         f"{contig_name_mismatch([first.contig], list(fasta.references), 'VCF')}"
+                         "); use a VCF and a reference with the same contig names")
 
 
 def normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
@@ -20,7 +43,7 @@ def normalized_alleles(path: Path, ref: Path, regions: list[Region] | None,
                                 "-c", "w", "-o", str(out),
                                 str(path), catch_stdout=False)
         except pysam.utils.SamtoolsError as exc:
-            raise InputError(f"{path}: bcftools norm failed ({str(exc).strip()[:200]})") from None
+            raise InputError(f"{path}: bcftools norm failed ({tool_message(exc)})") from None
         alleles = {}
         with pysam.VariantFile(str(out)) as vf:
             for rec in vf:

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from dvcall.evaluate.matching import find_clusters, match
-from dvcall.evaluate.normalize import normalized_alleles, variant_kind
+from dvcall.evaluate.normalize import check_contigs, normalized_alleles, variant_kind
 from dvcall.evaluate.report import genotype_errors, precision_recall, qual_sweep
 from dvcall.io.reference import open_fasta
 from dvcall.io.regions import read_bed
@@ -13,7 +13,9 @@ def evaluate(calls: Path, truth: Path, ref: Path, bed: Path | None = None,
              all_records: bool = False) -> dict:
     fasta = open_fasta(ref)
     lengths = dict(zip(fasta.references, fasta.lengths))
-    regions = read_bed(bed, lengths) if bed else None
+    regions = read_bed(bed, lengths, "--bed") if bed else None
+    for path in (calls, truth):
+        check_contigs(path, fasta)
     called = normalized_alleles(calls, ref, regions, pass_only=not all_records)
     expected = normalized_alleles(truth, ref, regions, pass_only=True)
     clusters = list(find_clusters(called, expected, fasta))  # the same for both views

@@ -3,7 +3,7 @@ training labels; the model makes its own weighted counts)."""
 
 import numpy as np
 
-from dvcall.encoding import DELETION
+from dvcall.encoding import DELETION, N_CODE
 from dvcall.features.projection import ProjectedReads
 
 
@@ -40,3 +40,19 @@ def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.nda
     ok = (index >= 0) & (index < length) & (codes <= DELETION)
     flat = index[ok] * 6 + codes[ok]
     return np.bincount(flat, minlength=length * 6).reshape(length, 6)
+
+
+def mismatches_against_reference(reads: ProjectedReads, ref_codes: np.ndarray,
+                                 window_start: int, every: int = 16) -> tuple[int, int]:
+    """``(mismatching bases, compared bases)`` of every ``every``-th read against the
+    reference codes of its window (A C G T on both sides only): a sample of how well the
+    reads fit the reference, cheap enough for every chunk."""
+    rows = np.arange(0, reads.num_reads, every)
+    if len(rows) == 0:
+        return 0, 0
+    codes = reads.codes[rows]
+    index = (reads.starts[rows] - window_start)[:, None] + np.arange(codes.shape[1])[None, :]
+    inside = (index >= 0) & (index < len(ref_codes))
+    ref = ref_codes[np.clip(index, 0, len(ref_codes) - 1)]
+    compared = inside & (codes < N_CODE) & (ref < N_CODE)
+    return int(np.count_nonzero(compared & (codes != ref))), int(np.count_nonzero(compared))

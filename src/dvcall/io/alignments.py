@@ -5,6 +5,7 @@ A BAM with a ``.bai`` beside it is decoded by :mod:`dvcall.io.bam_decoder` (no P
 per read); CRAM and the rest go through pysam. Both give the same records.
 """
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from zlib import crc32
@@ -52,10 +53,88 @@ def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, py
                              f"but {fasta_lengths[name]} in {ref_path}; use the reference the "
                              "reads were aligned to")
     if not set(bam.references) & set(fasta_lengths):
-        raise InputError(f"{bam_path}: no contig name is shared with {ref_path} (BAM has "
-                         f"'{bam.references[0] if bam.references else '-'}', FASTA has "
-                         f"'{fasta.references[0]}'); use the reference the reads were aligned to")
+        raise InputError(f"{bam_path}: no contig name is shared with {ref_path} ("
+                         f"{contig_name_mismatch(bam.references, fasta.references)}); use a "
+                         "FASTA with the BAM's names, or rename the BAM's contigs with "
+                         "'samtools reheader'")
     return bam, fasta
+
+
+def contig_name_mismatch(ours: list[str], theirs: list[str], first: str = "BAM",
+                         second: str = "FASTA") -> str:
+    """How two files' contig names differ, naming a pair that is the same contig where a
+    'chr' prefix or the M/MT spelling is all that differs."""
+    def plain(name: str) -> str:
+        name = name[3:] if name.lower().startswith("chr") else name
+        return "M" if name in ("M", "MT") else name
+
+    by_plain = {plain(n): n for n in theirs}
+    for name in ours:
+        if plain(name) in by_plain:
+            return (f"{first} has '{name}' where {second} has '{by_plain[plain(name)]}': the "
+                    "names differ by a 'chr' prefix")
+    return (f"{first} has '{ours[0] if ours else '-'}', {second} has "
+            f"'{theirs[0] if theirs else '-'}'")
+
+
+def reads_off_reference(bam: pysam.AlignmentFile, fasta: pysam.FastaFile
+                        ) -> list[tuple[str, int]]:
+    """``(contig, mapped reads)`` for the BAM's contigs with reads that the FASTA lacks, from
+    the index (empty where the index holds no counts, as a CRAM's)."""
+    names = set(fasta.references)
+    try:
+        stats = bam.get_index_statistics()
+    except (AttributeError, ValueError, OSError):
+        return []
+    return [(s.contig, s.mapped) for s in stats if s.mapped and s.contig not in names]
+
+
+def check_contig_checksums(bam: pysam.AlignmentFile, fasta: pysam.FastaFile, bam_path: Path,
+                           ref_path: Path, contigs: set[str]) -> None:
+    """Refuse a FASTA whose sequence is not the one the reads were aligned to, where the BAM
+    header records it (``@SQ M5``: the MD5 of the upper-case sequence) for a called contig."""
+    for entry in bam.header.to_dict().get("SQ", []):
+        name, expected = entry.get("SN"), str(entry.get("M5", "")).lower()
+        if not expected or name not in contigs:
+            continue
+        found = hashlib.md5(fasta.fetch(name).upper().encode()).hexdigest()
+        if found != expected:
+            raise InputError(f"{ref_path}: the sequence of '{name}' is not the one {bam_path} "
+                             f"was aligned to (@SQ M5 {expected}, this FASTA {found}); use the "
+                             "FASTA the reads were aligned to")
+
+
+# SAM flags and what a user calls them, in the order a read is tested
+_FILTER_REASONS = ((0x4, "unmapped"), (0x100, "secondary"), (0x800, "supplementary"),
+                   (0x400, "duplicates"), (0x200, "QC-failed"))
+
+
+def filtered_read_counts(bam: pysam.AlignmentFile, chunks: list[Chunk], min_mapq: int,
+                         limit: int = 1_000_000) -> dict[str, int]:
+    """Why the reads of ``chunks`` were not used, counted over at most ``limit`` reads
+    (empty when the regions have no reads at all): to explain an empty result."""
+    counts = dict.fromkeys([why for _, why in _FILTER_REASONS]
+                           + [f"below --min-mapq {min_mapq}", "without bases"], 0)
+    seen = 0
+    for chunk in chunks:
+        for read in bam.fetch(chunk.contig, chunk.start, chunk.end):
+            if read.reference_start < chunk.start and chunk.start > 0:
+                continue  # counted with the chunk before
+            seen += 1
+            why = next((w for flag, w in _FILTER_REASONS if read.flag & flag), None)
+            if why is None and read.mapping_quality < min_mapq:
+                why = f"below --min-mapq {min_mapq}"
+            counts[why or "without bases"] += 1
+            if seen >= limit:
+                return counts
+    return counts if seen else {}
+
+
+def unreadable(bam_path, region: str, exc: BaseException) -> str:
+    """The one line for alignments that cannot be read, with the causes a user can fix."""
+    return (f"{bam_path}: cannot read {region} ({exc}); the file is truncated or corrupt, its "
+            f"index belongs to another file (rebuild it: samtools index {bam_path}), or a "
+            "CRAM's reference is not --ref")
 
 
 def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_000) -> float:
@@ -81,9 +160,12 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
                           if read_is_usable(r.flag, r.mapping_quality, 1)
                           and r.reference_end is not None)
         except (OSError, ValueError) as exc:
-            raise InputError(f"{bam.filename.decode()}: cannot read alignments ({exc}); the "
-                             "file is truncated or corrupt, or a CRAM's reference is not --ref"
-                             ) from None
+            try:  # closed here: a damaged file's close fails again when it is collected
+                bam.close()
+            except OSError:
+                pass
+            raise InputError(unreadable(bam.filename.decode(), f"{name}:{lo + 1}-{hi}",
+                                        exc)) from None
         if aligned > 0:
             depths.append(aligned / (hi - lo))
     return float(np.median(depths)) if depths else 30.0

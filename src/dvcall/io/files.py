@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from dvcall.errors import InputError
+
 
 def give_default_permissions(path: str | Path) -> None:
     """``chmod`` to 0666 less the process's umask."""
@@ -43,3 +45,18 @@ def atomic_output(target: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def check_output_path(path: str | Path, what: str, option: str) -> None:
+    """Refuse, before any work, an output path that cannot be written: a folder, a missing
+    or read-only parent folder."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError(f"{path}: {option} names a folder; give a file name for the {what}")
+    parent = target.parent
+    if not parent.is_dir():
+        raise InputError(f"{path}: the folder '{parent}' for the {what} ({option}) does not "
+                         "exist; create it first")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"{path}: the folder '{parent}' for the {what} ({option}) is not "
+                         "writable")

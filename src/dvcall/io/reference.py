@@ -1,5 +1,6 @@
 """The reference FASTA: opening it with a one-line error, and a chunk's window of it."""
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,21 @@ def open_fasta(ref_path: Path) -> pysam.FastaFile:
     ref_path = Path(ref_path)
     if not ref_path.exists():
         raise InputError(f"{ref_path}: reference FASTA not found")
+    try:
+        with open(ref_path, "rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise InputError(f"{ref_path}: cannot read the reference FASTA ({exc.strerror})") from None
+    # gzip magic; bgzip's blocks carry the extra field 'BC' (FEXTRA flag, bytes 12-13)
+    if head[:2] == b"\x1f\x8b" and not (head[3] & 4 and head[12:14] == b"BC"):
+        raise InputError(f"{ref_path}: compressed with plain gzip, which cannot be indexed; "
+                         f"recompress it with bgzip ('gunzip -c {ref_path} | bgzip > "
+                         f"{ref_path.with_suffix('.bgz')}') or decompress it")
+    index = Path(f"{ref_path}.fai")
+    if not index.exists() and not os.access(ref_path.parent, os.W_OK):
+        raise InputError(f"{ref_path}: has no index ({index.name}) and its folder is not "
+                         "writable, so none can be made; run 'samtools faidx' on a copy in a "
+                         "folder you can write")
     try:
         return pysam.FastaFile(str(ref_path))
     except (OSError, ValueError) as exc:

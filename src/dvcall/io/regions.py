@@ -38,10 +38,14 @@ class Chunk:
 
 
 def parse_region(text: str, lengths: dict[str, int]) -> Region:
-    """``chr``, ``chr:start-end`` (1-based, inclusive, commas allowed) -> Region."""
+    """``chr``, ``chr:start-end`` (1-based, inclusive, commas allowed) -> Region; an end past
+    the contig is its end."""
     match = re.fullmatch(r"(.+?)(?::([\d,]+)(?:-([\d,]+))?)?", text.strip())
     if match is None:
         raise InputError(f"--region '{text}': expected CONTIG or CONTIG:START-END")
+    if match.group(1) not in lengths and text not in lengths and Path(text).is_file():
+        raise InputError(f"--region '{text}' is a file; give a BED of regions with "
+                         f"-R/--regions {text}")
     contig = match.group(1)
     if contig not in lengths:
         if text in lengths:
@@ -54,15 +58,24 @@ def parse_region(text: str, lengths: dict[str, int]) -> Region:
         return Region(contig, 0, length)
     start = int(match.group(2).replace(",", ""))
     end = int(match.group(3).replace(",", "")) if match.group(3) else length
-    if start < 1 or start > end or end > length:
-        raise InputError(f"--region '{text}': start must be >= 1, <= end and end <= {length} "
+    if start < 1 or start > end or start > length:
+        raise InputError(f"--region '{text}': start must be >= 1, <= end and <= {length} "
                          f"(the length of {contig})")
-    return Region(contig, start - 1, end)
+    return Region(contig, start - 1, min(end, length))  # clipped to the contig, as samtools
 
 
-def read_bed(path: Path, lengths: dict[str, int]) -> list[Region]:
+def read_bed(path: Path, lengths: dict[str, int], option: str = "--regions") -> list[Region]:
+    """The intervals of a BED file (``track``, ``browser`` and ``#`` lines skipped)."""
     regions = []
-    with open(path) as fh:
+    try:
+        fh = open(path)
+    except OSError as exc:
+        hint = ""
+        if re.fullmatch(r"[^:\s]+:[\d,]+(-[\d,]+)?", str(path)):
+            hint = f"; for one region use -r/--region {path}"
+        raise InputError(f"{path}: cannot read the BED file of {option} "
+                         f"({exc.strerror.lower()}){hint}") from None
+    with fh:
         for number, line in enumerate(fh, 1):
             if not line.strip() or line.startswith(("#", "track", "browser")):
                 continue

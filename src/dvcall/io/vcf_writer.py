@@ -1,8 +1,9 @@
 """VCF output with pysam.VariantFile: header from the FASTA, sorted records, atomic writes.
 
-``x.vcf.gz`` -> bgzip + ``.tbi``; ``x.vcf`` -> plain text; ``-`` -> stdout. Files are written
-under a temporary name in the target folder and renamed into place only when complete, so a
-killed run leaves nothing at the target path.
+The name says the format: ``x.vcf.gz`` or ``x.vcf.bgz`` -> bgzip + ``.tbi``; ``x.bcf`` -> BCF +
+``.csi``; ``x.vcf`` -> plain text; ``-`` -> stdout; any other name is refused. Files are
+written under a temporary name in the target folder and renamed into place only when
+complete, so a killed run leaves nothing at the target path.
 """
 
 import os
@@ -10,20 +11,28 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pysam
+import pysam.bcftools
 
 from dvcall import __version__
 from dvcall.errors import InputError
-from dvcall.io.files import temporary_path
+from dvcall.io.files import check_output_path, temporary_path
+
+# name ending -> (pysam write mode, index suffix)
+FORMATS = {".vcf": ("w", None), ".vcf.gz": ("wz", ".tbi"), ".vcf.bgz": ("wz", ".tbi"),
+           ".bcf": ("wb", ".csi")}
 
 
 def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: str,
-                 pass_qual: dict[str, float]):
-    """The VCF header; ``pass_qual``: the QUAL from which each variant kind PASSes."""
+                 pass_qual: dict[str, float], warnings: list[str] = ()):
+    """The VCF header; ``pass_qual``: the QUAL from which each variant kind PASSes;
+    ``warnings``: what makes the result probably incomplete, one ``##dvcallWarning`` each."""
     header = pysam.VariantHeader()
     header.add_line("##fileformat=VCFv4.2")  # pysam adds it too; keeps it first either way
     header.add_line(f"##source=dvcall {__version__}")
     header.add_line(f"##dvcallCommand={command}")
     header.add_line(f"##reference=file://{Path(ref_path).resolve()}")
+    for warning in warnings:
+        header.add_line(f"##dvcallWarning={warning}")
     for name, length in zip(fasta.references, fasta.lengths):
         header.contigs.add(name, length=length)
     header.filters.add("LowQual", None, None,
@@ -40,6 +49,22 @@ def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: s
     return header
 
 
+def check_vcf_path(path: str, option: str = "-o") -> str:
+    """The format suffix of a VCF output path (see the module docstring), after checking that
+    it can be written; ``-`` is stdout."""
+    if path == "-":
+        return ".vcf"
+    if Path(path).is_dir():
+        raise InputError(f"{path}: {option} names a folder; give a file name such as "
+                         f"{Path(path) / 'calls.vcf.gz'}")
+    suffix = next((s for s in sorted(FORMATS, key=len, reverse=True) if path.endswith(s)), None)
+    if suffix is None:
+        raise InputError(f"{path}: {option} must end in .vcf, .vcf.gz, .vcf.bgz or .bcf (the "
+                         "name says the format), or be - for stdout")
+    check_output_path(path, "VCF", option)
+    return suffix
+
+
 class VcfOutput:
     """Context manager: records go to a temporary file renamed to ``path`` on success."""
 
@@ -49,15 +74,10 @@ class VcfOutput:
         if path == "-":
             self.handle = pysam.VariantFile("-", "w", header=header)
             return
-        target = Path(path)
-        if not target.parent.exists():
-            raise InputError(f"{path}: output folder '{target.parent}' does not exist; create it")
-        if not os.access(target.parent, os.W_OK):
-            raise InputError(f"{path}: output folder '{target.parent}' is not writable")
-        self.compressed = path.endswith(".gz")
-        self.tmp = tmp = str(temporary_path(
-            target, ".tmp.vcf.gz" if self.compressed else ".tmp.vcf"))
-        self.handle = pysam.VariantFile(tmp, "wz" if self.compressed else "w", header=header)
+        suffix = check_vcf_path(path)
+        mode, self.index_suffix = FORMATS[suffix]
+        self.tmp = tmp = str(temporary_path(path, ".tmp" + suffix))
+        self.handle = pysam.VariantFile(tmp, mode, header=header)
 
     def write(self, calls: Iterable) -> int:
         """Write records (:class:`dvcall.postprocess.records.Call`); returns how many."""
@@ -85,9 +105,12 @@ class VcfOutput:
         self.handle.close()
         if self.tmp is None:
             return
-        if self.compressed:
+        if self.index_suffix == ".tbi":
             pysam.tabix_index(self.tmp, preset="vcf", force=True)
-            os.replace(self.tmp + ".tbi", self.path + ".tbi")
+        elif self.index_suffix == ".csi":
+            pysam.bcftools.index("--csi", "-f", self.tmp)
+        if self.index_suffix:
+            os.replace(self.tmp + self.index_suffix, self.path + self.index_suffix)
         os.replace(self.tmp, self.path)
         self.tmp = None
 
@@ -97,7 +120,7 @@ class VcfOutput:
         except Exception:  # noqa: BLE001 - best effort on the way out
             pass
         if self.tmp is not None:
-            for leftover in (self.tmp, self.tmp + ".tbi"):
+            for leftover in (self.tmp, self.tmp + ".tbi", self.tmp + ".csi"):
                 try:
                     os.unlink(leftover)
                 except FileNotFoundError:

@@ -73,6 +73,22 @@ def _initial_value(shape: jax.ShapeDtypeStruct) -> jax.Array:
     return jax.device_put(np.zeros(shape.shape, shape.dtype))
 
 
+def _config(settings, damaged: str) -> VariantCallingPipelineConfig:
+    """The pipeline config a model file records, checked: known fields, positive sizes."""
+    try:
+        config = VariantCallingPipelineConfig(**settings)
+    except TypeError as exc:
+        raise InputError(f"{damaged} (config: {exc})") from None
+    for name, value in config.to_dict().items():
+        if isinstance(value, bool):
+            continue
+        if not isinstance(value, int | float) or (
+                value <= 0 and name not in ("num_genotypes", "classifier_extra_layers",
+                                            "dropout_rate", "quality_threshold")) or value < 0:
+            raise InputError(f"{damaged} (config: {name} = {value!r} is not a valid size)")
+    return config
+
+
 def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
     """Load a model file (the packaged default when ``path`` is None) -> (pipeline, info)."""
     path = default_model_path() if path is None else Path(path)
@@ -89,11 +105,23 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
                          "'dvcall train'") from None
     if "format_version" not in metadata or "config" not in metadata:
         raise InputError(f"{path}: not a dvcall model file (no dvcall metadata)")
-    version = int(metadata["format_version"])
+    damaged = f"{path}: the model file's metadata is damaged"
+    try:
+        version = int(metadata["format_version"])
+        settings = json.loads(metadata["config"])
+    except ValueError:
+        raise InputError(f"{damaged} (format version or config is not valid); pass a file "
+                         "written by 'dvcall train'") from None
     if version > FORMAT_VERSION:
         raise InputError(f"{path}: model format {version} is newer than this dvcall supports "
                          f"({FORMAT_VERSION}); upgrade dvcall")
-    config = VariantCallingPipelineConfig(**json.loads(metadata["config"]))
+    config = _config(settings, damaged)
+    bad = sorted(name for name, value in weights.items()
+                 if value.dtype.kind == "f" and not np.isfinite(value).all())
+    if bad:
+        raise InputError(f"{path}: the model's weights are not finite (NaN or infinite in "
+                         f"{bad[0]}{' and more' if len(bad) > 1 else ''}); its training "
+                         "diverged: retrain with a lower --learning-rate")
     if config.use_evidence and metadata.get("feature_set") != str(FEATURE_SET):
         raise InputError(f"{path}: model was trained on feature set "
                          f"{metadata.get('feature_set', 1)}, this dvcall computes feature set "

@@ -92,11 +92,12 @@ class Predictor:
     file already passed these checks (its key has a saved weight table)."""
 
     def __init__(self, model_path: Path | None = None, timings: Timings | None = None,
-                 folder: Path | None = None):
+                 folder: Path | None = None, announce: Callable[[str], None] | None = None):
         self.path = default_model_path() if model_path is None else Path(model_path)
         if not self.path.exists():
             raise InputError(f"{self.path}: model file not found")
         self.timings = timings if timings is not None else Timings()
+        self._announce = announce  # told once when the first compilation starts
         self.folder = (cache_folder() if folder is None else Path(folder)) / "executables"
         try:
             self.key = model_key(self.path)
@@ -191,6 +192,10 @@ class Predictor:
                 except OSError:
                     pass
                 return loaded
+        if self._announce is not None:
+            self._announce("compiling the model for this input size (a few seconds, once per "
+                           "size; later runs load it from the cache)")
+            self._announce = None
         compiled = self._compile(data)
         if jax.config.jax_compilation_cache_dir:
             # JAX's persistent cache may have handed this executable back, and such a one

@@ -1,5 +1,6 @@
 """Training examples: chunks of a BAM prepared as for calling, with labels from a truth VCF."""
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,18 +38,22 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
         regions = [Region(c, 0, lengths[c]) for c in bam.references if c in lengths]
     depth = expected_depth(bam)
     source = AlignmentSource(bam)
-    examples = []
+    examples, unused = [], Counter()
     for chunk in plan_chunks(regions, lengths, chunk_size):
         prepared = prepare_chunk(source, fasta, chunk, chunk_size, read_filter, depth)
         if prepared is None:
             continue
-        classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size))
+        classes, genotypes = chunk_labels(truth, chunk, chunk.span(chunk_size),
+                                          prepared.ref_text, unused)
         counts = base_counts(prepared.reads, chunk.window_start, chunk.span(chunk_size))
         weights = valid_positions(counts, prepared.data["reference"])
         examples.append(Example(prepared.data, classes, genotypes, weights,
                                 f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
         f"{sum(int((e.classes != REF).sum()) for e in examples)} labelled variant positions")
+    if sum(unused.values()):
+        log(f"dvcall: warning: {truth_path}: {sum(unused.values())} truth records are not used "
+            f"as labels ({', '.join(f'{n} {why}' for why, n in sorted(unused.items()) if n)})")
     return examples
 
 

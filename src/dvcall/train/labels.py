@@ -1,6 +1,8 @@
 """Training labels from a truth VCF: per-position class and genotype (the label space of
 :mod:`dvcall.model.classes`)."""
 
+from collections import Counter
+
 import numpy as np
 import pysam
 
@@ -11,8 +13,12 @@ from dvcall.io.regions import Chunk
 from dvcall.model.classes import HET, HOM_ALT, INDEL, SNP
 
 
-def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, span: int):
-    """``(classes, genotypes)`` over the chunk's window of ``span`` positions."""
+def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, span: int, ref_text: str | None = None,
+                 unused: Counter | None = None):
+    """``(classes, genotypes)`` over the chunk's window of ``span`` positions. ``unused``
+    counts, by reason, the truth variants with POS inside the chunk that cannot be labels:
+    REF not the reference's bases (``ref_text``: the window's reference), symbolic ALT."""
+    unused = Counter() if unused is None else unused
     classes = np.zeros(span, np.int32)
     genotypes = np.zeros(span, np.int32)
     lo = max(chunk.window_start, 0)
@@ -29,9 +35,15 @@ def chunk_labels(truth: pysam.VariantFile, chunk: Chunk, span: int):
             continue
         zygosity = HOM_ALT if 0 not in gt else HET
         local = rec.pos - 1 - chunk.window_start
+        own = chunk.start <= rec.pos - 1 < chunk.end  # counted by one chunk only
+        inside = ref_text is not None and 0 <= local <= len(ref_text) - len(rec.ref)
+        if inside and rec.ref.upper() != ref_text[local:local + len(rec.ref)]:
+            unused["REF differs from the reference"] += own
+            continue
         for allele_index in sorted({a for a in gt if a}):
             alt = rec.alleles[allele_index]
             if alt is None or alt.startswith("<") or alt == "*":
+                unused["symbolic or * ALT"] += own
                 continue
             ref_allele, alt = trim_shared_suffix(rec.ref, alt)
             if len(ref_allele) == len(alt):

@@ -97,7 +97,19 @@ def evaluate_examples(model, examples: list[Example]) -> dict:
         losses.append(float(pipeline_loss(model, ex.data, ex.classes, ex.genotypes, ex.weights)))
     recall = hits / np.maximum(totals, 1)
     return {"loss": float(np.mean(losses)) if losses else float("nan"),
-            "recall_ref": recall[REF], "recall_snp": recall[SNP], "recall_indel": recall[INDEL]}
+            "recall_ref": recall[REF], "recall_snp": recall[SNP], "recall_indel": recall[INDEL],
+            "positions_ref": int(totals[REF]), "positions_snp": int(totals[SNP]),
+            "positions_indel": int(totals[INDEL])}
+
+
+def _recall_text(metrics: dict) -> str:
+    """What the per-class recall measures, and of how many positions ('-' for none)."""
+    parts = []
+    for name in ("ref", "snp", "indel"):
+        n = metrics[f"positions_{name}"]
+        value = f"{metrics[f'recall_{name}']:.3f}" if n else "-"
+        parts.append(f"{name} {value} of {n}")
+    return "validation positions called as their truth class: " + ", ".join(parts)
 
 
 def checkpoint_paths(out: Path) -> tuple[Path, Path]:
@@ -113,7 +125,8 @@ def train(examples: list[Example], out: Path, epochs: int, learning_rate: float 
     ``resume`` continues from ``out.last`` + ``out.optimizer`` (written after every epoch).
     """
     if not examples:
-        raise ValueError("no training examples (no reads in the given regions?)")
+        raise InputError("no training examples: the BAMs have no usable reads in the given "
+                         "regions; check --bam, --bed and --min-mapq")
     val = [e for i, e in enumerate(examples) if i % 10 == 5] or examples[:1]
     fit = [e for i, e in enumerate(examples) if i % 10 != 5] or examples
     last_path, optimizer_path = checkpoint_paths(out)
@@ -157,12 +170,18 @@ def train(examples: list[Example], out: Path, epochs: int, learning_rate: float 
                 break
             batch = jax.device_put(stack_examples(group), sharded)
             losses.append(float(_step(model, optimizer, *batch)))
+            if not np.isfinite(losses[-1]):
+                raise InputError(f"training diverged at epoch {epoch}: the loss is not finite "
+                                 f"(learning rate {learning_rate:g}); lower --learning-rate. "
+                                 f"No model was written for this epoch")
         metrics = evaluate_examples(model, val)
         log(f"epoch {epoch}/{epochs} train_loss {np.mean(losses):.4f} val_loss "
-            f"{metrics['loss']:.4f} recall ref {metrics['recall_ref']:.3f} snp "
-            f"{metrics['recall_snp']:.3f} indel {metrics['recall_indel']:.3f} threshold "
-            f"{float(model.quality_filter.threshold[...]):.2f} temperature "
+            f"{metrics['loss']:.4f}; {_recall_text(metrics)}; quality threshold "
+            f"{float(model.quality_filter.threshold[...]):.2f}, pileup temperature "
             f"{float(model.pileup.temperature[...]):.3f}")
+        if metrics["positions_indel"] and not metrics["recall_indel"]:
+            log(f"dvcall: warning: the model calls none of the validation set's "
+                f"{metrics['positions_indel']} indel positions after epoch {epoch}")
         improved = metrics["loss"] < best - 1e-4
         best, stale = (metrics["loss"], 0) if improved else (best, stale + 1)
         facts = dict(info or {}, epoch=epoch, best_loss=best, stale=stale, **metrics)
