@@ -398,3 +398,18 @@ def test_the_first_run_says_it_is_compiling(testdata, tmp_path):
     assert "compiling the model" in first.stderr
     second = run_dvcall(*args, env=env)
     assert "compiling" not in second.stderr and "wrote" in second.stderr
+
+
+def test_threads_above_the_cores_get_a_warning(testdata, tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    out = tmp_path / "o.vcf"
+    result = CliRunner().invoke(main, ["call", "--bam", str(testdata / "reads.bam"), "--ref",
+                                       str(testdata / "ref.fa"), "-r", REGION, "-o", str(out),
+                                       "--threads", "2", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "--threads 2 is more than the 1 cores" in result.output
+
+
+def test_timings_into_a_folder_is_refused_before_work(testdata, tmp_path):
+    out = tmp_path / "o.vcf"
+    assert_clean_failure(call(testdata, out, "--timings", tmp_path), out, "names a folder")
