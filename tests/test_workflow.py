@@ -56,4 +56,42 @@ def test_nextflow_module_runs_the_snakefile_command():
     snake_cmd = re.search(r'"\{DVCALL\} call (.*?)"\s*\n\s*"(.*?)"', snake, re.S)
     snake_flags = re.findall(r"--[a-z-]+", snake_cmd.group(1) + snake_cmd.group(2))
     nf_flags = re.findall(r"--[a-z-]+", script)
-    assert set(snake_flags) - {"--model"} == set(nf_flags)
+    # the Snakefile passes --model, --sample and --gvcf through params when they apply
+    assert set(snake_flags) - {"--model"} == set(nf_flags) - {"--gvcf"}
+    assert "--gvcf" in nf_flags and "emit: gvcf" in nf
+
+
+@pytest.mark.skipif(not SNAKEMAKE.exists(), reason="needs snakemake beside this Python")
+def test_snakemake_cohort_writes_gvcfs_and_a_joint_vcf(testdata, tmp_path):
+    """Two samples from a table: a gVCF each (scattered, gathered) and one joint VCF."""
+    import pysam
+
+    bams = {}
+    with pysam.AlignmentFile(str(testdata / "reads.bam")) as src:
+        for name, keep in (("alice", lambda i: True), ("bob", lambda i: i % 2 == 0)):
+            header = src.header.to_dict()
+            for group in header["RG"]:
+                group["SM"] = name
+            bams[name] = tmp_path / f"{name}.bam"
+            with pysam.AlignmentFile(str(bams[name]), "wb", header=header) as out:
+                for i, read in enumerate(src.fetch("chr2")):
+                    if keep(i):
+                        out.write(read)
+            pysam.index(str(bams[name]))
+    table = tmp_path / "samples.tsv"
+    table.write_text("# name\tbam\n" + "".join(f"{n}\t{b}\n" for n, b in bams.items()))
+    bed = tmp_path / "chunks.bed"
+    bed.write_text("chr2\t0\t40000\nchr2\t40000\t80000\n")
+    result = subprocess.run(
+        [SNAKEMAKE, "-s", str(ROOT / "workflow" / "Snakefile"), "--cores", "2", "--directory",
+         str(tmp_path), "--config", f"samples={table}", f"ref={testdata / 'ref.fa'}",
+         "out=joint.vcf.gz", f"regions={bed}", "--quiet"],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in bams:
+        assert (tmp_path / "gvcf" / f"{name}.g.vcf.gz.tbi").exists()
+    joint = pysam.VariantFile(str(tmp_path / "joint.vcf.gz"))
+    assert list(joint.header.samples) == ["alice", "bob"]
+    records = list(joint)
+    assert len(records) > 50 and all(r.alts != ("<*>",) for r in records)
+    assert all(r.samples["bob"]["GT"] != (None, None) for r in records)

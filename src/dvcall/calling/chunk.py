@@ -10,8 +10,16 @@ from dvcall.errors import InputError
 from dvcall.features.chunk import ChunkRecords, featurise_chunk, read_chunk
 from dvcall.features.counts import mismatches_against_reference
 from dvcall.io.alignments import AlignmentSource, ReadFilter, unreadable
+from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.postprocess.records import Call
+from dvcall.postprocess.reference_blocks import (
+    Blocks,
+    merged_at_one_position,
+    reference_blocks,
+    reference_confidence,
+    with_unobserved_allele,
+)
 from dvcall.postprocess.resolve import resolve_chunk
 from dvcall.runtime.timing import Timings
 
@@ -28,6 +36,17 @@ class CallOptions:
     chunk_size: int
     threads: int = 1
     timings: Timings = field(default_factory=Timings)
+    ploidy: Ploidy = field(default_factory=Ploidy)
+    gvcf_band: int | None = None  # GQ band of gVCF reference blocks; None: no gVCF
+
+
+@dataclass
+class ChunkResult:
+    """A chunk's VCF records and, when a gVCF is asked for, its gVCF records and blocks."""
+
+    calls: list[Call]
+    gvcf_calls: list[Call] = field(default_factory=list)
+    blocks: Blocks | None = None
 
 
 def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptions,
@@ -47,21 +66,34 @@ def _read_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, options: CallOptio
 
 
 def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options: CallOptions,
-               depth: float, handles: dict) -> list[Call]:
-    """All calls with POS inside the chunk, sorted."""
+               depth: float, handles: dict) -> ChunkResult:
+    """All calls with POS inside the chunk, sorted (and the chunk's gVCF content)."""
     records = _read_chunk(chunk, bam_path, ref_path, options, handles)
     inside = records.ref_text[FLANK : FLANK + chunk.end - chunk.start]
     options.timings.count("iupac_reference_bases",
                           len(inside) - sum(inside.count(b) for b in "ACGTN"))
     prepared = featurise_chunk(records, options.read_filter, depth, options.timings)
+    copies = options.ploidy.copies(chunk.contig, chunk.start, chunk.end)
     if prepared is None:
-        return []
+        if options.gvcf_band is None:
+            return ChunkResult([])
+        n = chunk.end - chunk.start
+        empty = (np.zeros(n, np.int64), np.zeros(n), np.zeros(n), np.zeros(n, np.int64))
+        return ChunkResult([], [], reference_blocks(chunk, records.ref_text, empty, [], copies,
+                                                    options.gvcf_band))
     options.timings.count("reads_used", prepared.reads.num_reads)
     _check_reference_fits(chunk, prepared, records, bam_path, ref_path)
     with options.timings.stage("core"):
         probs, genotypes = (np.asarray(x) for x in predictor(prepared.data))
     with options.timings.stage("resolve"):
-        return resolve_chunk(chunk, prepared, probs, genotypes)
+        calls = resolve_chunk(chunk, prepared, probs, genotypes, options.ploidy)
+        if options.gvcf_band is None:
+            return ChunkResult(calls)
+        gvcf_calls = [with_unobserved_allele(c) for c in merged_at_one_position(calls)]
+        confidence = reference_confidence(chunk, prepared, probs, genotypes, copies)
+        blocks = reference_blocks(chunk, records.ref_text, confidence, gvcf_calls, copies,
+                                  options.gvcf_band)
+        return ChunkResult(calls, gvcf_calls, blocks)
 
 
 def _check_reference_fits(chunk: Chunk, prepared, records: ChunkRecords, bam_path: Path,

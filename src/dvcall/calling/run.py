@@ -6,7 +6,8 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pysam
@@ -17,14 +18,22 @@ from dvcall.errors import InputError
 from dvcall.io.alignments import (
     ReadFilter,
     check_contig_checksums,
+    choose_sample,
     expected_depth,
     filtered_read_counts,
     open_inputs,
     reads_off_reference,
 )
 from dvcall.io.files import check_output_path
+from dvcall.io.ploidy import read_ploidy
 from dvcall.io.regions import Chunk, Region, merge_regions, parse_region, plan_chunks, read_bed
-from dvcall.io.vcf_writer import VcfOutput, build_header, check_vcf_path
+from dvcall.io.vcf_writer import (
+    GvcfOutput,
+    VcfOutput,
+    add_gvcf_lines,
+    build_header,
+    check_vcf_path,
+)
 from dvcall.model.predictor import Predictor
 from dvcall.postprocess.thresholds import PASS_QUAL
 from dvcall.runtime.timing import Timings
@@ -45,6 +54,10 @@ class CallRequest:
     read_filter: ReadFilter = field(default_factory=ReadFilter)
     chunk_size: int = 50_000
     timings_path: Path | None = None
+    gvcf: str | None = None  # also write this gVCF, in the same pass
+    gvcf_band: int = 5  # GQ band of its reference blocks
+    haploid_contigs: str | None = None  # comma-separated: one copy (a male's chrX, chrY)
+    par_regions: Path | None = None  # BED: stay diploid on the haploid contigs
 
 
 @dataclass
@@ -53,13 +66,6 @@ class CallSummary:
     bases: int
     chunks: int
     seconds: float
-
-
-def sample_name(bam: pysam.AlignmentFile, bam_path: Path) -> str:
-    """The first @RG SM of the header, else the file's name without its extension."""
-    groups = bam.header.to_dict().get("RG", [])
-    names = sorted({g.get("SM") for g in groups if g.get("SM")})
-    return names[0] if names else Path(bam_path).stem
 
 
 def planned_chunks(request: CallRequest, fasta: pysam.FastaFile,
@@ -127,21 +133,34 @@ def call_to_vcf(request: CallRequest, pool: ProcessPoolExecutor | None = None,
     known before calling also go into the VCF header); ``announce(line)`` for slow steps."""
     started = time.perf_counter()
     check_vcf_path(request.output)
+    if request.gvcf is not None:
+        check_vcf_path(request.gvcf, "--gvcf")
+        if request.gvcf == "-" or not request.gvcf.endswith((".gz", ".bgz")):
+            raise InputError(f"{request.gvcf}: --gvcf must be a bgzipped file (.g.vcf.gz), "
+                             "so it can be indexed")
+        if request.output != "-" and Path(request.gvcf).resolve() == Path(
+                request.output).resolve():
+            raise InputError(f"{request.gvcf}: --gvcf and -o name the same file")
     if request.timings_path is not None:
         check_output_path(request.timings_path, "timings", "--timings")
     bam_file, fasta = open_inputs(request.bam, request.ref)
+    lengths = dict(zip(fasta.references, fasta.lengths))
+    ploidy = read_ploidy(request.haploid_contigs, request.par_regions, lengths)
+    sample = choose_sample(bam_file, request.bam, request.sample)
+    read_filter = replace(request.read_filter, read_groups=sample.read_groups)
     timings = Timings()
     predictor = Predictor(request.model, timings, announce=announce)
     chunks = planned_chunks(request, fasta, bam_file)
     check_contig_checksums(bam_file, fasta, request.bam, request.ref, {c.contig for c in chunks})
-    sample = request.sample if request.sample is not None else sample_name(bam_file, request.bam)
-    depth = expected_depth(bam_file)
+    depth = expected_depth(bam_file, read_groups=sample.read_groups)
     command = " ".join(shlex.quote(a) for a in ["dvcall", *sys.argv[1:]])
     notes = input_warnings(request, bam_file, fasta, chunks)
     for note in notes:
         warn(note)
-    header = build_header(fasta, request.ref, sample, command, PASS_QUAL, notes)
-    options = CallOptions(request.read_filter, request.chunk_size, request.threads, timings)
+    header = build_header(fasta, request.ref, sample.name, command, PASS_QUAL, notes,
+                          [sample.note] if sample.note else [])
+    options = CallOptions(read_filter, request.chunk_size, request.threads, timings, ploidy,
+                          request.gvcf_band if request.gvcf is not None else None)
     total_bases = sum(c.end - c.start for c in chunks)
     records = 0
 
@@ -152,11 +171,16 @@ def call_to_vcf(request: CallRequest, pool: ProcessPoolExecutor | None = None,
     if before_writing:
         before_writing()
     try:
-        with VcfOutput(request.output, header) as out:
-            for calls in call_chunks(chunks, request.bam, request.ref, predictor, options,
-                                     depth, report, pool=pool):
+        with ExitStack() as outputs:
+            out = outputs.enter_context(VcfOutput(request.output, header))
+            gvcf = None if request.gvcf is None else outputs.enter_context(
+                GvcfOutput(request.gvcf, add_gvcf_lines(header), fasta))
+            for result in call_chunks(chunks, request.bam, request.ref, predictor, options,
+                                      depth, report, pool=pool):
                 with options.timings.stage("write"):
-                    records += out.write(calls)
+                    records += out.write(result.calls)
+                    if gvcf is not None:
+                        gvcf.write_chunk(result.gvcf_calls, result.blocks)
         seconds = time.perf_counter() - started
         if request.timings_path is not None:
             options.timings.write(request.timings_path, wall_seconds=round(seconds, 3),

@@ -5,10 +5,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from dvcall.calling.chunk import CallOptions, call_chunk
+from dvcall.calling.chunk import CallOptions, ChunkResult, call_chunk
 from dvcall.calling.worker import call_in_worker, start_calling_workers
 from dvcall.io.regions import Chunk
-from dvcall.postprocess.records import Call
 
 if TYPE_CHECKING:  # the predictor imports JAX; this module must not
     from dvcall.model.predictor import Predictor
@@ -22,8 +21,8 @@ IN_FLIGHT = 4  # chunks queued per worker, so none waits for this process to han
 def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, predictor: "Predictor",
                 options: CallOptions, depth: float,
                 progress: Callable[[Chunk, int], None] | None = None,
-                pool: ProcessPoolExecutor | None = None) -> Iterator[list[Call]]:
-    """Yield each chunk's calls in chunk order.
+                pool: ProcessPoolExecutor | None = None) -> Iterator[ChunkResult]:
+    """Yield each chunk's :class:`ChunkResult` in chunk order.
 
     With ``options.threads == N > 1`` this process and N - 1 worker processes call chunks, one
     core each (pysam and numpy hold the GIL, so threads would not scale). Each worker loads
@@ -35,15 +34,15 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, predictor: 
     """
     handles: dict = {}
 
-    def here(chunk: Chunk) -> list[Call]:
+    def here(chunk: Chunk) -> ChunkResult:
         return call_chunk(chunk, bam_path, ref_path, predictor, options, depth, handles)
 
     if options.threads <= 1:
         for chunk in chunks:
-            calls = here(chunk)
+            result = here(chunk)
             if progress:
-                progress(chunk, len(calls))
-            yield calls
+                progress(chunk, len(result.calls))
+            yield result
         return
     if pool is not None:
         yield from _call_with_workers(chunks, here, pool, options, depth, progress)
@@ -52,12 +51,12 @@ def call_chunks(chunks: list[Chunk], bam_path: Path, ref_path: Path, predictor: 
         yield from _call_with_workers(chunks, here, own, options, depth, progress)
 
 
-def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], list[Call]],
+def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], ChunkResult],
                        pool: ProcessPoolExecutor, options: CallOptions, depth: float,
-                       progress) -> Iterator[list[Call]]:
+                       progress) -> Iterator[ChunkResult]:
     """:func:`call_chunks` with workers: ``here`` calls a chunk in this process."""
     workers = options.threads - 1
-    done: dict[int, list[Call] | Future] = {}  # by chunk index, until yielded
+    done: dict[int, ChunkResult | Future] = {}  # by chunk index, until yielded
     given = 0  # chunks [0, given) are done here or handed to a worker
     try:
         for i, chunk in enumerate(chunks):
@@ -77,12 +76,12 @@ def _call_with_workers(chunks: list[Chunk], here: Callable[[Chunk], list[Call]],
                 break
             result = done.pop(i)
             if isinstance(result, Future):
-                calls, *counts = result.result()
+                calls, *counts = result.result()  # a worker's ChunkResult and timings
                 options.timings.add(*counts)
             else:
                 calls = result
             if progress:
-                progress(chunk, len(calls))
+                progress(chunk, len(calls.calls))
             yield calls
     except BaseException:
         for result in done.values():

@@ -36,7 +36,18 @@ from dvcall.cli.common import (
 @click.option("--model", type=click.Path(path_type=Path),
               help="model file  [default: the packaged model]")
 @click.option("-s", "--sample", callback=sample_name_option,
-              help="sample name  [default: @RG SM of the BAM, else the file's name]")
+              help="the sample to call where the read groups name several (only its reads "
+                   "are used), else the name to give it  [default: the BAM's @RG SM, else "
+                   "the file's name]")
+@click.option("--gvcf", help="also write this gVCF (x.g.vcf.gz, bgzip + .tbi) in the same pass "
+                             "[default: none]")
+@click.option("--gvcf-gq-bin", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="width of the GQ bands of gVCF reference blocks")
+@click.option("--haploid-contigs", help="comma-separated contigs with one copy, e.g. chrX,chrY "
+                                        "for a male  [default: none]")
+@click.option("--par-regions", type=click.Path(path_type=Path),
+              help="BED of pseudo-autosomal regions: diploid on the haploid contigs "
+                   "[default: none]")
 @click.option("-@", "--threads", default=1, show_default=True, type=click.IntRange(1, 256),
               help="cores to use: N processes of one core each")
 @click.option("--min-mapq", default=1, show_default=True, type=click.IntRange(0, 255),
@@ -52,8 +63,9 @@ from dvcall.cli.common import (
               help="write per-stage seconds, jit compilations, executables loaded and reads "
                    "used (JSON) here  [default: none]")
 @click.option("--debug", is_flag=True, help="show tracebacks and htslib's messages")
-def call_command(bam, ref, output, regions, bed, model, sample, threads, min_mapq, min_baseq,
-                 max_depth, chunk_size, quiet, timings, debug):
+def call_command(bam, ref, output, regions, bed, model, sample, gvcf, gvcf_gq_bin,
+                 haploid_contigs, par_regions, threads, min_mapq, min_baseq, max_depth,
+                 chunk_size, quiet, timings, debug):
     """Call SNPs and indels from BAM/CRAM + FASTA into a sorted, genotyped VCF."""
     from dvcall.errors import InputError
     from dvcall.runtime.process_setup import hold_to_one_core_per_process, retain_freed_memory
@@ -76,7 +88,8 @@ def call_command(bam, ref, output, regions, bed, model, sample, threads, min_map
         from dvcall.io.alignments import ReadFilter
 
         request = CallRequest(bam, ref, output, regions, bed, model, sample, threads,
-                              ReadFilter(min_mapq, min_baseq, max_depth), chunk_size, timings)
+                              ReadFilter(min_mapq, min_baseq, max_depth), chunk_size, timings,
+                              gvcf, gvcf_gq_bin, haploid_contigs, par_regions)
         summary = call_to_vcf(request, pool, _Progress(show=not quiet),
                               before_writing=check_stop, warn=warn,
                               announce=None if quiet else warn_plain)

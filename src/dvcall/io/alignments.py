@@ -27,6 +27,7 @@ class ReadFilter:
     min_mapq: int = 1
     min_baseq: int = 0
     max_depth: int = 1000
+    read_groups: frozenset[str] | None = None  # only these @RG IDs (one sample of several)
 
 
 def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, pysam.FastaFile]:
@@ -58,6 +59,44 @@ def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, py
                          "FASTA with the BAM's names, or rename the BAM's contigs with "
                          "'samtools reheader'")
     return bam, fasta
+
+
+def read_group_samples(bam: pysam.AlignmentFile) -> dict[str, list[str]]:
+    """Sample name (@RG SM) -> the IDs of its read groups."""
+    samples: dict[str, list[str]] = {}
+    for group in bam.header.to_dict().get("RG", []):
+        if group.get("SM"):
+            samples.setdefault(str(group["SM"]), []).append(str(group.get("ID")))
+    return samples
+
+
+@dataclass(frozen=True)
+class SampleChoice:
+    name: str  # the VCF's sample column
+    read_groups: frozenset[str] | None  # the read groups to use (None: every read)
+    note: str | None = None  # how the name was chosen, for the header, when not from @RG
+
+
+def choose_sample(bam: pysam.AlignmentFile, bam_path: Path, requested: str | None
+                  ) -> SampleChoice:
+    """The sample to call: the BAM's one @RG SM (``requested`` renames it); of a BAM whose
+    read groups name several, the one ``requested`` picks, with only its read groups; of a
+    BAM without @RG SM, ``requested`` or the file's name."""
+    samples = read_group_samples(bam)
+    if len(samples) > 1:
+        listed = ", ".join(sorted(samples))
+        if requested is None:
+            raise InputError(f"{bam_path}: its read groups name {len(samples)} samples "
+                             f"({listed}); pick one with --sample NAME")
+        if requested not in samples:
+            raise InputError(f"{bam_path}: --sample '{requested}' is not one of its samples "
+                             f"({listed})")
+        return SampleChoice(requested, frozenset(samples[requested]))
+    if samples:
+        return SampleChoice(requested or next(iter(samples)), None)
+    name = requested or Path(bam_path).stem
+    return SampleChoice(name, None, None if requested else (
+        f"{bam_path} has no @RG SM: the sample is named after the file ({name})"))
 
 
 def contig_name_mismatch(ours: list[str], theirs: list[str], first: str = "BAM",
@@ -137,7 +176,8 @@ def unreadable(bam_path, region: str, exc: BaseException) -> str:
             "CRAM's reference is not --ref")
 
 
-def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_000) -> float:
+def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_000,
+                   read_groups: frozenset[str] | None = None) -> float:
     """The sample's typical depth: the median over evenly spaced windows (with any reads) of
     aligned bases per position. Sampled the same way for BAM and CRAM (a CRAM index has no
     mapped-read counts), so both give the same features."""
@@ -158,6 +198,8 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
             aligned = sum(min(r.reference_end, hi) - max(r.reference_start, lo)
                           for r in bam.fetch(name, lo, hi)
                           if read_is_usable(r.flag, r.mapping_quality, 1)
+                          and (read_groups is None or (r.has_tag("RG")
+                                                       and r.get_tag("RG") in read_groups))
                           and r.reference_end is not None)
         except (OSError, ValueError) as exc:
             try:  # closed here: a damaged file's close fails again when it is collected
@@ -244,7 +286,7 @@ class AlignmentSource:
 
         def decode(names: bool = False) -> DecodedReads:
             decoded = None
-            if self.decoder is not None:
+            if self.decoder is not None and read_filter.read_groups is None:
                 decoded = self.decoder.decode(contig, start, end, SKIP_FLAGS,
                                               read_filter.min_mapq, DEFAULT_BASEQ, names)
             return decoded if decoded is not None else _fetch(self.bam, contig, start, end,
@@ -271,11 +313,12 @@ def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
     """The pysam path: one pass over the records, keeping only the fields the projection
     needs (each attribute costs a conversion per read)."""
     starts, flags, mapqs, cigars, seqs, quals, read_names = [], [], [], [], [], [], []
-    min_mapq = read_filter.min_mapq
+    min_mapq, groups = read_filter.min_mapq, read_filter.read_groups
     for read in bam.fetch(contig, start, end):
         flag = read.flag
         mapq = read.mapping_quality
-        if not read_is_usable(flag, mapq, min_mapq):
+        if not read_is_usable(flag, mapq, min_mapq) or (
+                groups is not None and not (read.has_tag("RG") and read.get_tag("RG") in groups)):
             continue
         cigar = read.cigartuples
         seq = read.query_sequence

@@ -1,5 +1,7 @@
 """QUAL, GQ and het vs hom-alt from the model's probabilities and the reads' allele counts."""
 
+import functools
+
 import numpy as np
 
 from dvcall.postprocess.thresholds import GQ_CAP, HET_PRIOR, QUAL_CAP, READ_ERROR
@@ -9,9 +11,9 @@ def phred(p_error: float, cap: float) -> float:
     return float(min(-10.0 * np.log10(max(p_error, 1e-30)), cap))
 
 
-def qual_and_gq(prob_ref: float, p_genotype: float) -> tuple[float, int]:
-    """A record's QUAL from P(ref) and GQ from P(its genotype), both Phred and capped."""
-    return phred(prob_ref, QUAL_CAP), int(round(phred(1.0 - p_genotype, GQ_CAP)))
+def record_qual(prob_ref: float) -> float:
+    """A record's QUAL: -10 log10 P(ref), capped."""
+    return phred(prob_ref, QUAL_CAP)
 
 
 def zygosity(gp: np.ndarray) -> tuple[str, float]:
@@ -35,3 +37,65 @@ def with_read_likelihood(gp: np.ndarray, ref_reads: int, alt_reads: int,
     top = max(log_het, log_hom)
     scale = variant / (np.exp(log_het - top) + np.exp(log_hom - top))
     return np.array([gp[0], np.exp(log_het - top) * scale, np.exp(log_hom - top) * scale])
+
+
+@functools.cache
+def genotypes_of(ploidy: int, alleles: int) -> tuple[tuple[int, ...], ...]:
+    """Every genotype of ``alleles`` alleles in VCF order (the order of a Number=G field)."""
+    if ploidy == 1:
+        return tuple((a,) for a in range(alleles))
+    return tuple((j, k) for k in range(alleles) for j in range(k + 1))
+
+
+@functools.cache
+def _copies(ploidy: int, alleles: int) -> np.ndarray:
+    """``(genotypes, alleles)``: each genotype's share of copies of each allele."""
+    return np.array([[g.count(a) / ploidy for a in range(alleles)]
+                     for g in genotypes_of(ploidy, alleles)])
+
+
+def read_log10_likelihoods(allele_depths: list[int], ploidy: int, error: float) -> np.ndarray:
+    """log10 P(reads | genotype) for every genotype (VCF order): a read shows an allele of the
+    genotype in proportion to its copies, and any other allele with chance ``error``."""
+    depths = np.asarray(allele_depths, np.float64)
+    share = _copies(ploidy, len(depths))
+    p = share * (1.0 - error) + (1.0 - share) * error / max(len(depths) - 1, 1)
+    return np.log10(p) @ depths
+
+
+def phred_likelihoods(qual: float, genotype: tuple[int, ...], allele_depths: list[int],
+                      error: float, split: tuple[float, float] | None = None) -> list[int]:
+    """PL (Number=G) of a variant record, in VCF order: 0 for GT; for hom-ref the record's
+    QUAL (-10 log10 P(no variant)); for every other genotype its Phred likelihood relative to
+    GT, from ``split`` (P(het), P(hom-alt) given a variant: the caller's own split) for one
+    ALT on two copies, else from the reads (:func:`read_log10_likelihoods`). No entry is
+    below GT's, so GT is always the likeliest genotype stated."""
+    ploidy = len(genotype)
+    order = genotypes_of(ploidy, len(allele_depths))
+    called = order.index(tuple(sorted(genotype)))
+    if split is not None and ploidy == 2 and len(allele_depths) == 2:
+        total = max(split[0] + split[1], 1e-300)
+        log10 = np.log10(np.maximum([1.0, split[0] / total, split[1] / total], 1e-300))
+    else:
+        log10 = read_log10_likelihoods(allele_depths, ploidy, error)
+    pl = [int(max(0, round(-10.0 * (value - log10[called])))) for value in log10]
+    pl[called] = 0
+    pl[0] = int(round(qual))
+    return pl
+
+
+def quality_of_genotype(pl: list[int], genotype: tuple[int, ...]) -> int:
+    """GQ: the smallest PL of any genotype other than GT, capped at GQ_CAP (so never above
+    the hom-ref entry, which is QUAL)."""
+    called = genotypes_of(len(genotype), _alleles(len(pl), len(genotype))).index(
+        tuple(sorted(genotype)))
+    others = [v for i, v in enumerate(pl) if i != called]
+    return int(min(min(others, default=0), GQ_CAP))
+
+
+def _alleles(entries: int, ploidy: int) -> int:
+    """How many alleles a Number=G field of ``entries`` values has."""
+    alleles = 1
+    while len(genotypes_of(ploidy, alleles)) < entries:
+        alleles += 1
+    return alleles

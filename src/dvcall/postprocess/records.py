@@ -8,10 +8,17 @@ import numpy as np
 
 from dvcall.encoding import BASES
 from dvcall.features.counts import site_depth
-from dvcall.features.indels import IndelEvidence
-from dvcall.postprocess.genotypes import qual_and_gq, with_read_likelihood, zygosity
+from dvcall.features.indels import IndelEvidence, trim_shared_suffix
+from dvcall.postprocess.genotypes import (
+    phred_likelihoods,
+    quality_of_genotype,
+    record_qual,
+    with_read_likelihood,
+    zygosity,
+)
 from dvcall.postprocess.thresholds import (
     MIN_REALIGNED_AGAINST,
+    READ_ERROR,
     SECOND_ALT_MIN_READS,
     SECOND_ALT_MIN_SHARE,
     SNP_READ_ERROR,
@@ -31,6 +38,29 @@ class Call:
     allele_depths: list[int]
     kind: str  # "SNP" or "INDEL"
     filters: list[str] = field(default_factory=list)
+    pl: list[int] = field(default_factory=list)  # Number=G, VCF order
+
+    @property
+    def read_error(self) -> float:
+        """The chance a read shows another allele than its own, for read likelihoods."""
+        return SNP_READ_ERROR if self.kind == "SNP" else READ_ERROR
+
+    def set_likelihoods(self, split: tuple[float, float] | None = None) -> "Call":
+        """PL and GQ from QUAL, GT and the allele depths (see
+        :func:`dvcall.postprocess.genotypes.phred_likelihoods`)."""
+        self.pl = phred_likelihoods(self.qual, self.genotype, self.allele_depths,
+                                    self.read_error, split)
+        self.gq = quality_of_genotype(self.pl, self.genotype)
+        return self
+
+    def as_haploid(self) -> "Call":
+        """The record on a one-copy contig: its best-supported ALT alone, GT 1."""
+        best = 1 + int(np.argmax(self.allele_depths[1:]))
+        self.alts = [self.alts[best - 1]]
+        self.allele_depths = [self.allele_depths[0], self.allele_depths[best]]
+        ref, alt = trim_shared_suffix(self.ref, self.alts[0])  # a 1/2 record's padding
+        self.ref, self.alts, self.genotype = ref, [alt], (1,)
+        return self.set_likelihoods()
 
     @property
     def sort_key(self):
@@ -56,7 +86,7 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
         return None
     depth = int(site_depth(counts))
     gp = with_read_likelihood(gp, int(counts[ref_index]), alt_counts[0][0], SNP_READ_ERROR)
-    kind, p_gt = zygosity(gp)
+    kind, _ = zygosity(gp)
     alts = [BASES[alt_counts[0][1]]]
     if kind == "het":
         genotype = (0, 1)
@@ -66,8 +96,8 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     else:
         genotype = (1, 1)
     ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    qual, gq = qual_and_gq(prob_ref, p_gt)
-    return Call(contig, window_start + p, ref_base, alts, qual, genotype, gq, depth, ad, "SNP")
+    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref), genotype, 0,
+                depth, ad, "SNP").set_likelihoods((float(gp[1]), float(gp[2])))
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
@@ -99,8 +129,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
         if realigned_depths[1] == 0 and realigned_depths[0] >= MIN_REALIGNED_AGAINST:
             return []  # the reads' CIGARs show it, but every read realigned carries another
         gp = with_read_likelihood(gp, *realigned_depths)
-    kind, p_gt = zygosity(gp)
-    qual, gq = qual_and_gq(prob_ref, p_gt)
+    kind, _ = zygosity(gp)
     genotype = (0, 1) if kind == "het" else (1, 1)
     alts, ads = [alt], [alt_depth]
     if kind == "hom" and len(ranked) > 1:
@@ -113,8 +142,9 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     ref_depth = max(spanning_at(pos) - at_site, 0)
     if realigned_depths is not None:
         ref_depth = realigned_depths[0]
-    return [Call(contig, window_start + pos, ref_allele, alts, qual, genotype, gq, depth,
-                 [ref_depth] + ads, "INDEL")]
+    call = Call(contig, window_start + pos, ref_allele, alts, record_qual(prob_ref), genotype, 0,
+                depth, [ref_depth] + ads, "INDEL")
+    return [call.set_likelihoods((float(gp[1]), float(gp[2])))]
 
 
 def runs(mask: np.ndarray) -> list[tuple[int, int]]:

@@ -4,6 +4,7 @@ import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
 from dvcall.features.counts import counts_at, spanning_depth
+from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import INDEL, REF, SNP
 from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
@@ -12,8 +13,9 @@ from dvcall.postprocess.thresholds import EMIT_P_REF, PASS_QUAL
 
 
 def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
-                  genotypes: np.ndarray) -> list[Call]:
-    """Calls with POS inside the chunk from the model's per-position probabilities."""
+                  genotypes: np.ndarray, ploidy: Ploidy | None = None) -> list[Call]:
+    """Calls with POS inside the chunk from the model's per-position probabilities; on
+    one-copy positions (``ploidy``) with one ALT and GT 1."""
     ref_text = prepared.ref_text
 
     def counts(position: int) -> np.ndarray:
@@ -51,4 +53,7 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     result = sorted(unique.values(), key=lambda c: c.sort_key)
     for call in result:
         call.filters = ["PASS"] if call.qual >= PASS_QUAL[call.kind] else ["LowQual"]
+    if ploidy is not None and ploidy.haploid:
+        result = [c.as_haploid() if ploidy.copies_at(c.contig, c.pos) == 1 else c
+                  for c in result]
     return result
