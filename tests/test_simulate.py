@@ -58,3 +58,12 @@ def test_truth_records_spell_the_haplotypes_the_reads_come_from(tmp_path):
     assert len(records) == len(variants)
     for which in (0, 1):
         assert haplotype(genome, records, which) == haplotype(genome, variants, which)
+
+
+def test_an_art_profile_that_cannot_read_so_long_is_refused(tmp_path, capsys):
+    from dvcall.simulate import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["--out", str(tmp_path / "s"), "--art-profile", "NS50", "--read-length", "150"])
+    assert "NS50" in str(stop.value) and "75" in str(stop.value)
+    assert not (tmp_path / "s").exists()

@@ -171,19 +171,28 @@ def write_truth(path: Path, ref_fa: Path, contigs: dict[str, int], variants: lis
     normed.unlink()
 
 
+ART_PROFILES = {  # art_illumina's sequencer profiles and their longest read
+    "HS25": 150, "HSXt": 150, "HS20": 100, "HS10": 100, "MSv3": 250, "MSv1": 250, "NS50": 75,
+}
+
+
 def simulate_reads(hap_fa: Path, prefix: Path, coverage: float, seed: int, simulator: str,
-                   read_length: int) -> tuple[Path, Path]:
-    """Paired reads from one haplotype; returns the two FASTQ paths."""
+                   read_length: int, art_profile: str = "HS25",
+                   dwgsim_error: str = "0.002-0.01") -> tuple[Path, Path]:
+    """Paired reads from one haplotype; returns the two FASTQ paths. ``art_profile``: the
+    sequencer art_illumina imitates; ``dwgsim_error``: dwgsim's per-base error rate, one value
+    or FIRST-LAST rising along the read."""
     if simulator == "art":
         subprocess.run(
-            ["art_illumina", "-ss", "HS25", "-p", "-na", "-i", str(hap_fa), "-l", str(read_length),
+            ["art_illumina", "-ss", art_profile, "-p", "-na", "-i", str(hap_fa), "-l",
+             str(read_length),
              "-f", str(coverage), "-m", "350", "-s", "40", "-rs", str(seed), "-o", str(prefix)],
             check=True, stdout=subprocess.DEVNULL,
         )
         return Path(f"{prefix}1.fq"), Path(f"{prefix}2.fq")
     subprocess.run(
         ["dwgsim", "-z", str(seed), "-C", str(coverage), "-1", str(read_length), "-2",
-         str(read_length), "-d", "350", "-s", "40", "-e", "0.002-0.01", "-E", "0.002-0.01",
+         str(read_length), "-d", "350", "-s", "40", "-e", dwgsim_error, "-E", dwgsim_error,
          "-r", "0", "-y", "0", str(hap_fa), str(prefix)],
         check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
@@ -215,8 +224,16 @@ def align(ref_fa: Path, fastqs: list[tuple[Path, Path]], bam: Path, sample: str,
 def simulate(out: Path, contig_lengths: list[int], coverage: float, seed: int,
              simulator: str = "art", snp_rate: float = 1e-3, indel_rate: float = 2.5e-4,
              max_indel: int = 30, hom_fraction: float = 0.4, read_length: int = 150,
-             prefix: str = "chr", sample: str = "sample", threads: int = 2) -> dict[str, Path]:
+             prefix: str = "chr", sample: str = "sample", threads: int = 2,
+             art_profile: str = "HS25", dwgsim_error: str = "0.002-0.01") -> dict[str, Path]:
     """Write ``ref.fa(.fai)``, ``truth.vcf.gz(.tbi)`` and ``reads.bam(.bai)`` under ``out``."""
+    if simulator == "art" and art_profile not in ART_PROFILES:
+        sys.exit(f"simulate: '{art_profile}' is not an art_illumina profile "
+                 f"({', '.join(ART_PROFILES)})")
+    if simulator == "art" and read_length > ART_PROFILES[art_profile]:
+        sys.exit(f"simulate: art_illumina's {art_profile} profile reads at most "
+                 f"{ART_PROFILES[art_profile]} bases; give --read-length "
+                 f"{ART_PROFILES[art_profile]} or less")
     packages = {"bwa": "bwa", "art_illumina": "art-nextgen-simulation-tools", "dwgsim": "dwgsim"}
     for tool in ("bwa", "art_illumina" if simulator == "art" else "dwgsim"):
         if shutil.which(tool) is None:
@@ -240,7 +257,8 @@ def simulate(out: Path, contig_lengths: list[int], coverage: float, seed: int,
         hap_fa = work / f"hap{which}.fa"
         write_fasta(hap_fa, {n: haplotype(genome[n], variants[n], which) for n in genome})
         fastqs.append(simulate_reads(hap_fa, work / f"hap{which}_", coverage / 2,
-                                     seed * 10 + which, simulator, read_length))
+                                     seed * 10 + which, simulator, read_length, art_profile,
+                                     dwgsim_error))
     bam = out / "reads.bam"
     align(ref_fa, fastqs, bam, sample, threads)
     shutil.rmtree(work)
@@ -256,7 +274,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--coverage", type=float, default=30.0, help="mean read depth")
     parser.add_argument("--seed", type=int, default=1, help="random seed of genome and reads")
     parser.add_argument("--simulator", choices=("art", "dwgsim"), default="art",
-                        help="read simulator (art_illumina HiSeq 2500, or dwgsim)")
+                        help="read simulator: art_illumina or dwgsim")
+    parser.add_argument("--art-profile", choices=sorted(ART_PROFILES), default="HS25",
+                        help="the sequencer art_illumina imitates (HS25: HiSeq 2500, HSXt: "
+                             "HiSeq X, HS20: HiSeq 2000, MSv3: MiSeq v3, NS50: NextSeq 500)")
+    parser.add_argument("--dwgsim-error", default="0.002-0.01",
+                        help="dwgsim's per-base error rate: one value, or FIRST-LAST rising "
+                             "along the read")
     parser.add_argument("--read-length", type=int, default=150, help="bases per read")
     parser.add_argument("--max-indel", type=int, default=30, help="longest indel drawn")
     parser.add_argument("--snp-rate", type=float, default=1e-3, help="SNPs per base")
@@ -267,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     paths = simulate(args.out, [int(float(x)) for x in args.contigs.split(",")], args.coverage,
                      args.seed, args.simulator, args.snp_rate, args.indel_rate, args.max_indel,
-                     read_length=args.read_length, prefix=args.prefix, threads=args.threads)
+                     read_length=args.read_length, prefix=args.prefix, threads=args.threads,
+                     art_profile=args.art_profile, dwgsim_error=args.dwgsim_error)
     for key, path in paths.items():
         print(f"{key}\t{path}")
 
