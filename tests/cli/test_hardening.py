@@ -413,3 +413,12 @@ def test_threads_above_the_cores_get_a_warning(testdata, tmp_path, monkeypatch):
 def test_timings_into_a_folder_is_refused_before_work(testdata, tmp_path):
     out = tmp_path / "o.vcf"
     assert_clean_failure(call(testdata, out, "--timings", tmp_path), out, "names a folder")
+
+
+def test_dev_null_is_written_in_place_not_replaced(testdata):
+    import stat
+
+    result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+                        "-r", REGION, "-o", "/dev/null", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)

@@ -1,7 +1,8 @@
 """VCF output with pysam.VariantFile: header from the FASTA, sorted records, atomic writes.
 
 The name says the format: ``x.vcf.gz`` or ``x.vcf.bgz`` -> bgzip + ``.tbi``; ``x.bcf`` -> BCF +
-``.csi``; ``x.vcf`` -> plain text; ``-`` -> stdout; any other name is refused. Files are
+``.csi``; ``x.vcf`` -> plain text; ``-`` -> stdout; a device or FIFO (``/dev/null``) -> plain
+text, written in place; any other name is refused. Files are
 written under a temporary name in the target folder and renamed into place only when
 complete, so a killed run leaves nothing at the target path.
 """
@@ -56,10 +57,17 @@ def build_header(fasta: pysam.FastaFile, ref_path: Path, sample: str, command: s
     return header
 
 
+def is_stream(path: str) -> bool:
+    """An existing path that is no regular file (``/dev/null``, a FIFO): written as it is,
+    as plain VCF, never replaced."""
+    target = Path(path)
+    return target.exists() and not target.is_file() and not target.is_dir()
+
+
 def check_vcf_path(path: str, option: str = "-o") -> str:
     """The format suffix of a VCF output path (see the module docstring), after checking that
     it can be written; ``-`` is stdout."""
-    if path == "-":
+    if path == "-" or is_stream(path):
         return ".vcf"
     if Path(path).is_dir():
         raise InputError(f"{path}: {option} names a folder; give a file name such as "
@@ -79,8 +87,8 @@ class VcfOutput:
         self.path, self.header = path, header
         self.sample = list(header.samples)[0]
         self.tmp = None
-        if path == "-":
-            self.handle = pysam.VariantFile("-", "w", header=header)
+        if path == "-" or is_stream(path):
+            self.handle = pysam.VariantFile(path, "w", header=header)
             self._new_record = self.handle.new_record
             return
         suffix = check_vcf_path(path)
