@@ -8,7 +8,7 @@ from pathlib import Path
 import pysam
 
 CALLERS = ("dvcall", "bcftools.q20", "freebayes.q20")
-QUAL_BINS = ((3, 10), (10, 20), (20, 30), (30, 50), (50, 1000))
+QUAL_BINS = ((0, 3), (3, 10), (10, 20), (20, 30), (30, 50), (50, 1000))
 GQ_BINS = ((0, 10), (10, 20), (20, 30), (30, 50), (50, 100))
 
 
