@@ -42,9 +42,10 @@ def test_writes_valid_indexed_vcf(whole_run, testdata):
     pysam.bcftools.norm("-f", str(testdata / "ref.fa"), "-c", "x", "-o", "/dev/null", str(out))
 
 
-def test_filter_is_pass_from_each_kinds_qual_cut_off(testdata, tmp_path):
-    """SNPs PASS from QUAL 1, indels from 3.01; LowQual records reach down to QUAL 0.13.
-    At 12x (40% of testdata's reads) there are records on both sides of the SNP cut-off."""
+def test_filter_is_pass_from_qual_3(testdata, tmp_path):
+    """SNPs and indels PASS where the calibrated P(variant) >= 0.5 (QUAL 3.01); LowQual
+    records reach down to QUAL 0.13. At 12x (40% of testdata's reads) there are records on
+    both sides of the cut-off."""
     bam = tmp_path / "12x.bam"
     pysam.samtools.view("-b", "-s", "3.4", "-o", str(bam), str(testdata / "reads.bam"),
                         catch_stdout=False)
@@ -53,11 +54,10 @@ def test_filter_is_pass_from_each_kinds_qual_cut_off(testdata, tmp_path):
     run_dvcall("call", "--bam", bam, "--ref", testdata / "ref.fa", "-o", out, "--quiet")
     recs = records(out)
     for r in recs:
-        cut_off = 1.0 if r.info["VT"] == "SNP" else 3.0103
-        assert list(r.filter) == (["PASS"] if r.qual >= cut_off else ["LowQual"]), r
+        assert list(r.filter) == (["PASS"] if r.qual >= 3.0103 else ["LowQual"]), r
         assert r.qual > 0.13
     snp_quals = [r.qual for r in recs if r.info["VT"] == "SNP"]
-    assert any(q < 1.0 for q in snp_quals) and any(1.0 <= q < 3.0 for q in snp_quals)
+    assert any(q < 3.0 for q in snp_quals) and any(3.0103 <= q < 10 for q in snp_quals)
 
 
 def test_finds_most_truth_variants(whole_run, testdata):

@@ -109,12 +109,14 @@ def _call_at_site(path, testdata, tmp_path):
 def test_a_het_with_four_clean_reads_in_24_is_called(testdata, tmp_path, monkeypatch):
     path = _skewed_het(tmp_path, keep=4, testdata=testdata)
     [record] = _call_at_site(path, testdata, tmp_path)
-    assert (record.ref, record.alts, list(record.filter)) == (REF, (ALT,), ["PASS"])
+    assert (record.ref, record.alts) == (REF, (ALT,)) and record.qual > 1
     assert record.samples[0]["GT"] == (0, 1) and record.samples[0]["AD"][1] == 4
-    # the classifier alone leaves it out: the test above is the clean-base test's doing
+    # (whether it PASSes is QUAL's calibration's say: on the selection sets such calls were
+    # true less often than not, and it is LowQual)
+    # the classifier alone leaves it out: the record above is the clean-base test's doing
     monkeypatch.setattr(resolve, "with_clean_snps",
                         lambda chunk, prepared, p_ref, kind, genotypes: (p_ref, genotypes))
-    assert [r for r in _call_at_site(path, testdata, tmp_path) if "PASS" in r.filter] == []
+    assert _call_at_site(path, testdata, tmp_path) == []
 
 
 def test_no_call_from_three_clean_reads_or_from_reads_of_low_mapq(testdata, tmp_path):

@@ -96,7 +96,7 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     else:
         genotype = (1, 1)
     ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref), genotype, 0,
+    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref, "SNP"), genotype, 0,
                 depth, ad, "SNP").set_likelihoods((float(gp[1]), float(gp[2])))
 
 
@@ -142,8 +142,8 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     ref_depth = max(spanning_at(pos) - at_site, 0)
     if realigned_depths is not None:
         ref_depth = realigned_depths[0]
-    call = Call(contig, window_start + pos, ref_allele, alts, record_qual(prob_ref), genotype, 0,
-                depth, [ref_depth] + ads, "INDEL")
+    call = Call(contig, window_start + pos, ref_allele, alts, record_qual(prob_ref, "INDEL"),
+                genotype, 0, depth, [ref_depth] + ads, "INDEL")
     return [call.set_likelihoods((float(gp[1]), float(gp[2])))]
 
 

@@ -23,7 +23,11 @@ from dvcall.encoding import DELETION, N_CODE
 from dvcall.features.chunk import PreparedChunk
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import HET, HOM_ALT, REF
-from dvcall.postprocess.genotypes import genotypes_of, read_log10_likelihoods
+from dvcall.postprocess.genotypes import (
+    calibrated_p_ref,
+    genotypes_of,
+    read_log10_likelihoods,
+)
 from dvcall.postprocess.records import Call
 from dvcall.postprocess.thresholds import GQ_CAP, HET_PRIOR, SNP_PRIOR
 
@@ -77,8 +81,8 @@ def reference_confidence(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarra
         -np.maximum(hom, 0) / 10)
     gq = -10 * np.log10(np.maximum(odds / (1 + odds), 1e-30))
     inside = slice(FLANK, FLANK + n)
-    p_ref = probs[inside, REF]
-    ran = p_ref < 1.0  # the model classified these: its probabilities decide
+    ran = probs[inside, REF] < 1.0  # the model classified these: its probabilities decide
+    p_ref = calibrated_p_ref(probs[inside, REF], "SNP")  # as SNP records' QUAL is
     if ran.any():
         gp = np.maximum(genotypes[inside][ran], 1e-12)
         variant = np.maximum(1.0 - p_ref[ran], 1e-30)

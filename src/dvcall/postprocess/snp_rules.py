@@ -16,7 +16,7 @@ from dvcall.postprocess.thresholds import (
     CLEAN_END_MARGIN,
     CLEAN_INDEL_MARGIN,
     CLEAN_MAPQ,
-    PASS_QUAL,
+    CLEAN_MAX_P_REF,
     SNP_PRIOR,
 )
 
@@ -83,10 +83,10 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
                      variant_class: np.ndarray, genotypes: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
-    bases alone make a SNP more likely than the model does and than SNP PASS needs
+    bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
     skewed allele balance. Only the model's candidates (P(ref) < 1) are tested."""
-    snp_pass = 10.0 ** (-PASS_QUAL["SNP"] / 10.0)
+    snp_pass = CLEAN_MAX_P_REF
     inside = np.zeros(len(p_ref), bool)
     inside[FLANK : FLANK + chunk.end - chunk.start] = True
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])

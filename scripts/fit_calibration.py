@@ -1,0 +1,71 @@
+"""Fit QUAL's calibration (QUAL_CALIBRATION in dvcall/postprocess/thresholds.py) on selection
+sets: never on the panel's (bench/panel.sh) or the other benchmarks' sets.
+
+Each set (a folder with reads.bam, ref.fa, truth.vcf.gz from `dvcall simulate`) is called with
+the installed dvcall; every record (LowQual too) is labelled true or false at the allele level
+by `dvcall evaluate --all-records --errors`; the model's own log-odds of a variant is read back
+from QUAL by undoing the calibration in force; and per variant kind the log-odds that the
+allele is true is fitted as ``a * raw + b`` (logistic regression, Platt scaling).
+
+Usage: python scripts/fit_calibration.py SET_DIR [SET_DIR ...]
+"""
+
+import csv
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pysam
+
+from dvcall.postprocess.thresholds import QUAL_CALIBRATION
+
+
+def labelled_records(folder: Path):
+    """(kind, raw log-odds, is true) of every record dvcall writes for one set."""
+    vcf = folder / "selection.vcf.gz"
+    subprocess.run(["dvcall", "call", "--bam", folder / "reads.bam", "--ref", folder / "ref.fa",
+                    "-o", vcf, "--quiet"], check=True)
+    errors = folder / "selection.errors.tsv"
+    subprocess.run(["dvcall", "evaluate", "--calls", vcf, "--truth", folder / "truth.vcf.gz",
+                    "--ref", folder / "ref.fa", "--all-records", "--errors", errors],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(errors) as fh:
+        false = {(r["contig"], int(r["pos"])) for r in csv.DictReader(fh, delimiter="\t")
+                 if r["error"] == "FP" and r["allele_found"] == "no"}
+    for rec in pysam.VariantFile(str(vcf)):
+        kind = rec.info["VT"]
+        p_ref = min(max(10 ** (-rec.qual / 10), 1e-12), 1 - 1e-12)
+        calibrated = math.log((1 - p_ref) / p_ref)
+        a, b = QUAL_CALIBRATION[kind]
+        yield kind, (calibrated - b) / a, (rec.contig, rec.pos) not in false
+
+
+def fit(x: np.ndarray, y: np.ndarray, ridge: float = 1e-3) -> tuple[float, float]:
+    """Logistic regression of y on x: (slope, intercept), by Newton's method."""
+    w = np.array([1.0, 0.0])
+    design = np.stack([x, np.ones_like(x)], 1)
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-design @ w))
+        gradient = design.T @ (p - y) + ridge * w
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + ridge * np.eye(2)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-9:
+            break
+    return float(w[0]), float(w[1])
+
+
+def main(folders: list[str]) -> None:
+    rows = [r for f in folders for r in labelled_records(Path(f))]
+    for kind in ("SNP", "INDEL"):
+        x = np.array([r[1] for r in rows if r[0] == kind])
+        y = np.array([float(r[2]) for r in rows if r[0] == kind])
+        a, b = fit(x, y)
+        print(f"{kind}: {len(x)} records, {int(len(y) - y.sum())} false; a = {a:.4f}, "
+              f"b = {b:.4f}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
