@@ -95,21 +95,21 @@ def main(work: Path, names: list[str]) -> None:
                          ("unseen", "pooled, profiles not in training")):
         print(f"| **{label}** | | " + " | ".join(
             str(pooled[(group, c, k)]) for k in ("SNP", "INDEL") for c in CALLERS) + " |")
-    print("\ndvcall QUAL calibration (PASS SNPs and indels, allele level, pooled):")
-    print("| QUAL | calls | false | share false | QUAL states |")
-    print("|---|---|---|---|---|")
-    for (lo, hi), (calls, false, promised) in qual.items():
-        if calls:
-            print(f"| [{lo},{hi}) | {calls} | {false} | {false / calls:.2%} | "
-                  f"{promised / calls:.2%} |")
-    print("\ndvcall GQ calibration (PASS calls with a true allele, pooled):")
-    print("| GQ | calls | wrong genotype | share wrong | GQ states |")
-    print("|---|---|---|---|---|")
-    for (lo, hi), (calls, wrong, promised) in gq.items():
+    table("dvcall QUAL calibration (PASS SNPs and indels, allele level, pooled)",
+          ("QUAL", "calls", "false", "share false", "QUAL states"), qual)
+    table("dvcall GQ calibration (PASS calls with a true allele, pooled)",
+          ("GQ", "calls", "wrong genotype", "share wrong", "GQ states"), gq)
+
+
+def table(title: str, columns: tuple, bins: dict) -> None:
+    """One calibration table: per bin, calls, errors, their share and what the score states."""
+    print(f"\n{title}:")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for (lo, hi), (calls, wrong, promised) in bins.items():
         if calls:
             print(f"| [{lo},{hi}) | {calls} | {wrong} | {wrong / calls:.2%} | "
                   f"{promised / calls:.2%} |")
-
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]), sys.argv[2:])

@@ -36,3 +36,30 @@ def body(path):
     opener = gzip.open if str(path).endswith(".gz") else open
     with opener(path, "rt") as fh:
         return [line for line in fh if not line.startswith("#")]
+
+
+@pytest.fixture
+def jax_cache_off():
+    """A test before may have turned JAX's persistent cache on (training does), and with it on
+    no executable is saved."""
+    import jax
+
+    folder = jax.config.jax_compilation_cache_dir
+    jax.config.update("jax_compilation_cache_dir", None)
+    yield
+    jax.config.update("jax_compilation_cache_dir", folder)
+
+
+@pytest.fixture(scope="session")
+def chunk_data(testdata):
+    """The model input of testdata's first 20 kb, as `dvcall call` prepares it."""
+    import pysam
+
+    from dvcall.features.chunk import prepare_chunk
+    from dvcall.io.alignments import AlignmentSource, ReadFilter
+    from dvcall.io.regions import Chunk
+
+    fasta = pysam.FastaFile(str(testdata / "ref.fa"))
+    source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
+    chunk = Chunk(0, fasta.references[0], 0, 20_000, fasta.lengths[0])
+    return prepare_chunk(source, fasta, chunk, 20_000, ReadFilter(), 30.0).data

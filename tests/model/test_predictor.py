@@ -6,39 +6,18 @@ import os
 import subprocess
 import sys
 
-import jax
 import numpy as np
-import pysam
 import pytest
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
 from dvcall.errors import InputError
-from dvcall.features.chunk import prepare_chunk
-from dvcall.io.alignments import AlignmentSource, ReadFilter
-from dvcall.io.regions import Chunk
 from dvcall.model.predictor import Predictor, model_key
 from dvcall.model.shipped import default_model_path
 from dvcall.runtime.cache import prune
 from dvcall.runtime.timing import Timings
 
-
-@pytest.fixture(autouse=True)
-def no_jax_cache():
-    """A test before may have turned JAX's persistent cache on (training does), and with it on
-    no executable is saved."""
-    folder = jax.config.jax_compilation_cache_dir
-    jax.config.update("jax_compilation_cache_dir", None)
-    yield
-    jax.config.update("jax_compilation_cache_dir", folder)
-
-
-@pytest.fixture(scope="module")
-def chunk_data(testdata):
-    fasta = pysam.FastaFile(str(testdata / "ref.fa"))
-    source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
-    chunk = Chunk(0, fasta.references[0], 0, 20_000, fasta.lengths[0])
-    return prepare_chunk(source, fasta, chunk, 20_000, ReadFilter(), 30.0).data
+pytestmark = pytest.mark.usefixtures("jax_cache_off")
 
 
 def _predict(folder, data, model=None):

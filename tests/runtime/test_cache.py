@@ -10,12 +10,8 @@ import sys
 
 import jax
 import numpy as np
-import pysam
 import pytest
 
-from dvcall.features.chunk import prepare_chunk
-from dvcall.io.alignments import AlignmentSource, ReadFilter
-from dvcall.io.regions import Chunk
 from dvcall.model.predictor import Predictor
 from dvcall.runtime import cache
 from dvcall.runtime.timing import Timings
@@ -70,21 +66,7 @@ def test_the_users_own_files_still_load(testdata, tmp_path):
     assert timings["executables_loaded"] > 0 and timings["jit_compilations"] == 0
 
 
-@pytest.fixture(autouse=True)
-def no_jax_cache():
-    """With JAX's persistent cache on (training turns it on) no executable is saved."""
-    folder = jax.config.jax_compilation_cache_dir
-    jax.config.update("jax_compilation_cache_dir", None)
-    yield
-    jax.config.update("jax_compilation_cache_dir", folder)
-
-
-@pytest.fixture(scope="module")
-def chunk_data(testdata):
-    fasta = pysam.FastaFile(str(testdata / "ref.fa"))
-    source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
-    chunk = Chunk(0, fasta.references[0], 0, 20_000, fasta.lengths[0])
-    return prepare_chunk(source, fasta, chunk, 20_000, ReadFilter(), 30.0).data
+pytestmark = pytest.mark.usefixtures("jax_cache_off")
 
 
 def _predict(folder, data):
