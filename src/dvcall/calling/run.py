@@ -181,15 +181,19 @@ def call_to_vcf(request: CallRequest, pool: ProcessPoolExecutor | None = None,
                     records += out.write(result.calls)
                     if gvcf is not None:
                         gvcf.write_chunk(result.gvcf_calls, result.blocks)
-        seconds = time.perf_counter() - started
-        if request.timings_path is not None:
-            options.timings.write(request.timings_path, wall_seconds=round(seconds, 3),
-                                  bases=total_bases, chunks=len(chunks),
-                                  threads=request.threads)
     except OSError as exc:
         failed = exc.filename or request.output
         raise InputError(f"{failed}: cannot write ({exc.strerror or exc}); nothing was left "
                          "at the output path") from None
+    seconds = time.perf_counter() - started
+    if request.timings_path is not None:
+        try:
+            options.timings.write(request.timings_path, wall_seconds=round(seconds, 3),
+                                  bases=total_bases, chunks=len(chunks),
+                                  threads=request.threads)
+        except OSError as exc:
+            raise InputError(f"{request.timings_path}: cannot write the timings "
+                             f"({exc.strerror or exc}); the VCF is complete") from None
     for note in result_warnings(request, bam_file, chunks, options.timings.counts):
         warn(note)
     return CallSummary(records, total_bases, len(chunks), seconds)
