@@ -153,7 +153,11 @@ class VcfOutput:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.commit()
+            try:
+                self.commit()
+            except BaseException:  # a full disk while indexing: leave nothing behind
+                self.abort()
+                raise
         else:
             self.abort()
         return False
