@@ -100,18 +100,9 @@ def phred_likelihoods(qual: float, genotype: tuple[int, ...], allele_depths: lis
     return pl
 
 
-def quality_of_genotype(pl: list[int], genotype: tuple[int, ...]) -> int:
+def quality_of_genotype(pl: list[int], genotype: tuple[int, ...], alleles: int) -> int:
     """GQ: the smallest PL of any genotype other than GT, capped at GQ_CAP (so never above
     the hom-ref entry, which is QUAL)."""
-    called = genotypes_of(len(genotype), _alleles(len(pl), len(genotype))).index(
-        tuple(sorted(genotype)))
+    called = genotypes_of(len(genotype), alleles).index(tuple(sorted(genotype)))
     others = [v for i, v in enumerate(pl) if i != called]
     return int(min(min(others, default=0), GQ_CAP))
-
-
-def _alleles(entries: int, ploidy: int) -> int:
-    """How many alleles a Number=G field of ``entries`` values has."""
-    alleles = 1
-    while len(genotypes_of(ploidy, alleles)) < entries:
-        alleles += 1
-    return alleles

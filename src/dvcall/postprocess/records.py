@@ -50,7 +50,7 @@ class Call:
         :func:`dvcall.postprocess.genotypes.phred_likelihoods`)."""
         self.pl = phred_likelihoods(self.qual, self.genotype, self.allele_depths,
                                     self.read_error, split)
-        self.gq = quality_of_genotype(self.pl, self.genotype)
+        self.gq = quality_of_genotype(self.pl, self.genotype, len(self.allele_depths))
         return self
 
     def as_haploid(self) -> "Call":

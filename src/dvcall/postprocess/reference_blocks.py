@@ -82,13 +82,13 @@ def reference_confidence(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarra
     gq = -10 * np.log10(np.maximum(odds / (1 + odds), 1e-30))
     inside = slice(FLANK, FLANK + n)
     ran = probs[inside, REF] < 1.0  # the model classified these: its probabilities decide
-    p_ref = calibrated_p_ref(probs[inside, REF], "SNP")  # as SNP records' QUAL is
     if ran.any():
+        p_ref = calibrated_p_ref(probs[inside, REF][ran], "SNP")  # as SNP records' QUAL is
         gp = np.maximum(genotypes[inside][ran], 1e-12)
-        variant = np.maximum(1.0 - p_ref[ran], 1e-30)
+        variant = np.maximum(1.0 - p_ref, 1e-30)
         share = gp[:, HET] / (gp[:, HET] + gp[:, HOM_ALT])
-        het[ran] = 10 * np.log10(p_ref[ran] / np.maximum(variant * share, 1e-30))
-        hom[ran] = 10 * np.log10(p_ref[ran] / np.maximum(variant * (1 - share), 1e-30))
+        het[ran] = 10 * np.log10(p_ref / np.maximum(variant * share, 1e-30))
+        hom[ran] = 10 * np.log10(p_ref / np.maximum(variant * (1 - share), 1e-30))
         gq[ran] = -10 * np.log10(variant)
     unknown = (ref_codes[inside] >= N_CODE) | (depth == 0)
     het[unknown] = hom[unknown] = gq[unknown] = 0.0
