@@ -176,6 +176,11 @@ def unreadable(bam_path, region: str, exc: BaseException) -> str:
             "CRAM's reference is not --ref")
 
 
+def in_read_groups(read: pysam.AlignedSegment, groups: frozenset[str] | None) -> bool:
+    """Whether a read belongs to the sample being called (``groups`` None: every read)."""
+    return groups is None or (read.has_tag("RG") and read.get_tag("RG") in groups)
+
+
 def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_000,
                    read_groups: frozenset[str] | None = None) -> float:
     """The sample's typical depth: the median over evenly spaced windows (with any reads) of
@@ -198,8 +203,7 @@ def expected_depth(bam: pysam.AlignmentFile, windows: int = 16, width: int = 20_
             aligned = sum(min(r.reference_end, hi) - max(r.reference_start, lo)
                           for r in bam.fetch(name, lo, hi)
                           if read_is_usable(r.flag, r.mapping_quality, 1)
-                          and (read_groups is None or (r.has_tag("RG")
-                                                       and r.get_tag("RG") in read_groups))
+                          and in_read_groups(r, read_groups)
                           and r.reference_end is not None)
         except (OSError, ValueError) as exc:
             try:  # closed here: a damaged file's close fails again when it is collected
@@ -317,8 +321,7 @@ def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
     for read in bam.fetch(contig, start, end):
         flag = read.flag
         mapq = read.mapping_quality
-        if not read_is_usable(flag, mapq, min_mapq) or (
-                groups is not None and not (read.has_tag("RG") and read.get_tag("RG") in groups)):
+        if not read_is_usable(flag, mapq, min_mapq) or not in_read_groups(read, groups):
             continue
         cigar = read.cigartuples
         seq = read.query_sequence
