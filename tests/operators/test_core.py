@@ -120,12 +120,14 @@ def test_evidence_outputs_have_documented_shapes():
 def test_every_documented_evidence_input_reaches_the_features(key):
     """A data key the evidence module documents but the pipeline drops is a silent defect
     (realigned read counts once were, for a whole release): each one must move the features."""
-    pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True)
+    pipeline = create_variant_calling_pipeline(reference_length=120, use_evidence=True,
+                                               allele_evidence=True)
     data = evidence_sample()
     rng = np.random.default_rng(1)
     data.update(deletion_starts=data["deletions"], soft_clips=data["insertions"],
                 read_mask=np.ones(30, np.float32), expected_depth=np.float32(8.0),
-                repeat_span=np.ones(120, np.int32))
+                repeat_span=np.ones(120, np.int32), soft_clipped=np.zeros(30, np.float32),
+                read_indels=np.zeros(30, np.float32))
     # the packed and the counted forms, when given, stand for the three flag arrays
     data["read_flags"] = data["flag_counts"] = None
     assert set(EVIDENCE_KEYS) <= set(data)

@@ -66,3 +66,23 @@ def test_model_of_a_newer_format_is_refused(testdata, tmp_path):
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "--model", path, check=False)
     assert result.returncode == 1 and "newer than this dvcall" in result.stderr
+
+
+def test_an_allele_evidence_model_trains_and_calls(testdata, tmp_path):
+    """`dvcall train --allele-evidence` on a small region gives a model that `dvcall call`
+    runs (one epoch: the figures are the panel's business); with --from it is refused."""
+    bed = tmp_path / "train.bed"
+    bed.write_text("chr1\t0\t30000\n")
+    out = tmp_path / "allele.safetensors"
+    common = ["train", "--bam", testdata / "reads.bam", "--truth", testdata / "truth.vcf.gz",
+              "--ref", testdata / "ref.fa", "--bed", bed, "--epochs", "1"]
+    run_dvcall(*common, "--out", out, "--allele-evidence")
+    pipeline, _ = load_model(out)
+    assert pipeline.config.allele_evidence
+    vcf = tmp_path / "calls.vcf"
+    run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
+               "-r", "chr1:1-30000", "--model", out, "-o", vcf)
+    assert vcf.read_text().startswith("##fileformat=VCF")
+    refused = run_dvcall(*common, "--out", tmp_path / "again.safetensors", "--allele-evidence",
+                         "--from", out, check=False)
+    assert refused.returncode == 2 and "--allele-evidence makes a new model" in refused.stderr

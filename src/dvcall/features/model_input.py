@@ -45,6 +45,8 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
         "strand": np.zeros(rows, np.float32),
         "mapping_quality": np.zeros(rows, np.float32),
         "read_mask": np.zeros(rows, np.float32),
+        "soft_clipped": np.zeros(rows, np.float32),
+        "read_indels": np.zeros(rows, np.float32),
         "reference": reference_codes,
         "repeat_span": repeat_span(reference_codes) if repeat is None else repeat,
         "expected_depth": np.float32(expected_depth),
@@ -56,4 +58,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     data["strand"][:n] = reads.strand
     data["mapping_quality"][:n] = reads.mapq
     data["read_mask"][:n] = 1.0
+    data["soft_clipped"][reads.clip_read] = 1.0
+    data["read_indels"][:n] = (np.bincount(reads.ins_read, minlength=n)
+                               + np.bincount(reads.del_read, minlength=n))
     return data

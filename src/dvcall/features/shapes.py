@@ -13,7 +13,9 @@ from dvcall.encoding import DELETION_START_FLAG, INSERTION_FLAG, NO_BASE, SOFT_C
 # (R, W, ...) arrays
 READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_starts",
                   "soft_clips", "read_flags")
-READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask")  # (R,) arrays
+# (R,) arrays
+READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask", "soft_clipped",
+             "read_indels")
 
 
 def pack_read_flags(insertions: np.ndarray, deletion_starts: np.ndarray,

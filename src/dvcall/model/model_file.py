@@ -15,6 +15,7 @@ from safetensors.numpy import load_file, save_file
 from dvcall.errors import InputError
 from dvcall.io.files import atomic_output
 from dvcall.model.shipped import default_model_path
+from dvcall.operators.allele_evidence import ALLELE_FEATURE_SET
 from dvcall.operators.evidence import FEATURE_SET
 from dvcall.pipelines import VariantCallingPipeline, VariantCallingPipelineConfig
 
@@ -58,6 +59,7 @@ def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None =
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(pipeline.config.to_dict()),
         "feature_set": str(FEATURE_SET),
+        "allele_feature_set": str(ALLELE_FEATURE_SET),
         "info": json.dumps(info or {}),
         "libraries": json.dumps(_library_versions()),
     }
@@ -126,6 +128,11 @@ def load_model(path: Path | None = None) -> tuple[VariantCallingPipeline, dict]:
         raise InputError(f"{path}: model was trained on feature set "
                          f"{metadata.get('feature_set', 1)}, this dvcall computes feature set "
                          f"{FEATURE_SET}; retrain it with 'dvcall train' of this version")
+    if config.allele_evidence and metadata.get("allele_feature_set") != str(ALLELE_FEATURE_SET):
+        raise InputError(f"{path}: model was trained on allele feature set "
+                         f"{metadata.get('allele_feature_set', '?')}, this dvcall computes "
+                         f"allele feature set {ALLELE_FEATURE_SET}; retrain it with "
+                         "'dvcall train' of this version")
     # built abstractly, then filled: building it for real runs and compiles ~30 tiny
     # initialiser ops at every start (docs/decisions.md, Speed)
     pipeline = nnx.eval_shape(lambda: VariantCallingPipeline(config, rngs=nnx.Rngs(0)))

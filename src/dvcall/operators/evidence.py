@@ -22,7 +22,12 @@ mapping_quality    (R,)        Phred MAPQ of the read
 read_mask          (R,)        1 for a real read, 0 for padding added by bucketing
 expected_depth     ()          the sample's mean depth (else: the mean over covered positions)
 repeat_span        (L,)        bases right of a position an indel there can slide (1: none)
+soft_clipped       (R,)        1 for a read with a soft clip (per-allele evidence only)
+read_indels        (R,)        the read's insertions + deletions (per-allele evidence only)
 =================  ==========  ===========================================================
+
+A pipeline built with ``allele_evidence`` appends the per-allele read evidence of
+:mod:`dvcall.operators.allele_evidence` at candidate positions to these features.
 
 Missing keys take neutral defaults (no indels, forward strand, MAPQ 60, every read real), so
 a seed-style dict still runs through an evidence model.
@@ -33,12 +38,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from dvcall.encoding import DELETION, DELETION_START_FLAG, INSERTION_FLAG, NO_BASE, SOFT_CLIP_FLAG
+from dvcall.operators.allele_evidence import allele_features
 from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_codes, scatter_rows
 
-# The data keys of the table above: the pipeline hands exactly these to position_features.
+# The data keys of the table above: the pipeline hands exactly these to position_evidence.
 EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
                  "read_flags", "flag_counts",
-                 "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span")
+                 "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span",
+                 "soft_clipped", "read_indels")
 
 FEATURE_NAMES = (
     "ref_A", "ref_C", "ref_G", "ref_T",
@@ -73,6 +80,8 @@ def _evidence_inputs(data: dict, reads: jax.Array) -> dict:
         "strand": get("strand", jnp.zeros((rows,), jnp.float32)),
         "mapping_quality": get("mapping_quality", jnp.full((rows,), DEFAULT_MAPQ, jnp.float32)),
         "read_mask": get("read_mask", jnp.ones((rows,), jnp.float32)),
+        "soft_clipped": get("soft_clipped", jnp.zeros((rows,), jnp.float32)),
+        "read_indels": get("read_indels", jnp.zeros((rows,), jnp.float32)),
     }
 
 
@@ -178,7 +187,7 @@ def top_two(values: jax.Array) -> tuple[jax.Array, jax.Array]:
             jnp.maximum(jnp.minimum(high1, high2), jnp.maximum(low1, low2)))
 
 
-def position_features(
+def position_evidence(
     pileup: DifferentiablePileup,
     reads: jax.Array,
     codes: jax.Array | None,
@@ -186,8 +195,10 @@ def position_features(
     positions: jax.Array,
     data: dict,
     reference_length: int,
-) -> tuple[jax.Array, jax.Array]:
-    """Return ``(pileup_distribution (L, 4), features (L, NUM_FEATURES))`` of one sample.
+) -> tuple[jax.Array, jax.Array, dict]:
+    """Return ``(pileup_distribution (L, 4), features (L, NUM_FEATURES), context)`` of one
+    sample; ``context`` holds what :func:`allele_evidence` reuses (the codes, per-code read
+    counts, read ends and per-read inputs).
 
     ``weights`` is each base's filter retention x quality weight (the differentiable part).
     One scatter-add over the reads does the work (quality-weighted and plain counts of each
@@ -199,7 +210,7 @@ def position_features(
     mask = ev["read_mask"]
     reverse = ev["strand"] > 0.5
     if codes is None:  # one-hot or soft reads: scatter the four probabilities
-        codes = _codes_from_one_hot(reads, ev["deletions"])
+        codes = raw_codes = _codes_from_one_hot(reads, ev["deletions"])
         values = reads * (weights * mask[:, None])[..., None]
         rev = reverse[:, None, None]
         stranded = scatter_rows(jnp.concatenate([jnp.where(rev, 0.0, values),
@@ -209,6 +220,7 @@ def position_features(
         per_code = scatter_codes(codes, jnp.broadcast_to(mask[:, None], codes.shape),
                                  positions, length, 6)
     else:  # integer codes: one scatter gives weighted and plain counts per (code, strand)
+        raw_codes = codes
         codes = codes.astype(jnp.int32)
         weighted, plain = _code_counts(codes, weights, mask, reverse, positions, length)
         forward, backward = weighted[:, :4, 0], weighted[:, :4, 1]
@@ -281,7 +293,29 @@ def position_features(
         ],
         axis=-1,
     )
-    return distribution, features
+    reference = data.get("reference")
+    if reference is not None:
+        reference = jnp.asarray(reference)
+        reference = reference if reference.ndim == 1 else jnp.where(
+            reference.sum(-1) > 0, jnp.argmax(reference, -1), 4)
+    # the codes as given (int8 from the caller): an int32 copy shared by several consumers
+    # was materialised, a pass over every base
+    context = {"codes": raw_codes, "per_code": per_code, "ends": ends, "mask": mask,
+               "reverse": reverse.astype(jnp.float32), "mapq": ev["mapping_quality"],
+               "clipped": ev["soft_clipped"], "indels": ev["read_indels"],
+               "reference": reference}
+    return distribution, features, context
+
+
+def allele_evidence(context: dict, quality: jax.Array, positions: jax.Array,
+                    index: jax.Array) -> jax.Array:
+    """``(L, NUM_ALLELE_FEATURES)`` per-allele evidence at the positions ``index`` of one
+    sample (:func:`dvcall.operators.allele_evidence.allele_features`), from the context of
+    :func:`position_evidence`."""
+    c = context
+    return allele_features(c["codes"], quality, positions, c["ends"], c["mask"], c["reverse"],
+                           c["mapq"], c["clipped"], c["indels"], c["reference"], c["per_code"],
+                           index)
 
 
 CANDIDATE_FRACTION = 0.05

@@ -13,11 +13,13 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from dvcall.operators.allele_evidence import NUM_ALLELE_FEATURES, allele_slots
 from dvcall.operators.evidence import (
     EVIDENCE_KEYS,
     NUM_FEATURES,
+    allele_evidence,
     candidate_positions,
-    position_features,
+    position_evidence,
 )
 from dvcall.operators.pileup import DifferentiablePileup, PileupConfig
 from dvcall.operators.quality_filter import QualityFilter, QualityFilterConfig
@@ -26,6 +28,7 @@ from dvcall.operators.variant import VariantClassifier, VariantClassifierConfig
 # Candidate slots tried before predict's max_candidates: the classifier's cost scales with the
 # slots, not with the candidates that fill them (30x: ~100 candidates per 50 kb chunk).
 CANDIDATE_TIERS = (128, 512)
+ALLELE_TIER = 512  # candidate slots of the per-allele evidence before allele_slots(length)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class VariantCallingPipelineConfig:
     use_evidence: bool = False
     num_genotypes: int = 0
     classifier_extra_layers: int = 0
+    allele_evidence: bool = False  # per-allele read evidence (operators/allele_evidence.py)
     dropout_rate: float = 0.1
     initial_temperature: float = 1.0
 
@@ -71,12 +75,19 @@ class VariantCallingPipeline(nnx.Module):
                 hidden_dim=config.classifier_hidden_dim,
                 input_window=config.pileup_window_size,
                 dropout_rate=config.dropout_rate,
-                in_channels=NUM_FEATURES if config.use_evidence else 4,
+                in_channels=self.num_channels,
                 num_genotypes=config.num_genotypes,
                 extra_layers=config.classifier_extra_layers,
             ),
             rngs=rngs,
         )
+
+    @property
+    def num_channels(self) -> int:
+        """Channels of the classifier's per-position input."""
+        if not self.config.use_evidence:
+            return 4
+        return NUM_FEATURES + (NUM_ALLELE_FEATURES if self.config.allele_evidence else 0)
 
     # -- modes ---------------------------------------------------------------------------
     def train_mode(self) -> None:
@@ -124,9 +135,10 @@ class VariantCallingPipeline(nnx.Module):
         """
         if not self.config.use_evidence or self.config.num_genotypes == 0:
             raise ValueError("predict needs an evidence model with a genotype head")
-        _, _, _, features = self._features(data, weight_table)
+        features, allele_inputs = self._position_features(data, weight_table)
         length = features.shape[0]
         mask = candidate_positions(features)
+        features = self._with_alleles(features, allele_inputs, mask)
 
         def sparse(size, _):
             index = jnp.nonzero(mask, size=size, fill_value=length)[0]
@@ -148,33 +160,62 @@ class VariantCallingPipeline(nnx.Module):
         tier = jnp.sum(jnp.sum(mask) > jnp.asarray(sizes))
         return jax.lax.switch(tier, [partial(sparse, size) for size in sizes] + [dense], None)
 
-    def _features(self, data: dict, weight_table: jax.Array | None = None):
-        """``(filtered_reads, filtered_quality, pileup, classifier input)``."""
+    def _position_features(self, data: dict, weight_table: jax.Array | None = None):
+        """One sample's ``(position features (L, NUM_FEATURES), allele inputs)``: what
+        :meth:`predict` classifies, the per-allele evidence added once the candidates are
+        known (:meth:`_with_alleles`)."""
+        quality, positions, codes, reads = self._read_inputs(data)
+        evidence = {k: data[k] for k in EVIDENCE_KEYS if data.get(k) is not None}
+        _, features, allele_inputs = self._sample_evidence(
+            evidence, reads, codes, self._base_weights(quality, weight_table), positions,
+            quality, self._length(data, batched=False))
+        return features, allele_inputs
+
+    def _sample_evidence(self, evidence, reads, codes, weights, positions, quality, length):
+        """One sample's ``(pileup, position features, allele inputs)``."""
+        pileup, features, context = position_evidence(self.pileup, reads, codes, weights,
+                                                      positions, evidence, length)
+        if not jnp.issubdtype(quality.dtype, jnp.integer):
+            quality = jnp.round(quality).astype(jnp.int32)
+        return pileup, features, (context, quality, positions)
+
+    @staticmethod
+    def _read_inputs(data: dict):
+        """``(quality, positions, integer codes or None, one-hot reads)`` of the data."""
         quality = jnp.asarray(data["quality"])
         if not jnp.issubdtype(quality.dtype, jnp.integer):
             quality = quality.astype(jnp.float32)
-        positions = jnp.asarray(data["positions"])
         codes = jnp.asarray(data["reads"])
         codes = codes if codes.ndim == quality.ndim else None
-        reads = _one_hot_reads(data["reads"], quality)
+        return quality, jnp.asarray(data["positions"]), codes, _one_hot_reads(data["reads"],
+                                                                              quality)
+
+    def _features(self, data: dict, weight_table: jax.Array | None = None):
+        """``(filtered_reads, filtered_quality, pileup, classifier input)``."""
+        quality, positions, codes, reads = self._read_inputs(data)
         length = self._length(data, batched=positions.ndim == 2)
 
         filtered_reads, filtered_quality = self.quality_filter(reads, quality)
         weights = self._base_weights(quality, weight_table)
 
         if self.config.use_evidence:
-            def sample_features(sample, r, c, w, p):
-                return position_features(self.pileup, r, c, w, p, sample, length)
+            def sample_features(sample, r, c, w, p, q):
+                pileup, features, allele_inputs = self._sample_evidence(sample, r, c, w, p, q,
+                                                                        length)
+                features = self._with_alleles(features, allele_inputs,
+                                              candidate_positions(features))
+                return pileup, features
 
             evidence = {k: data[k] for k in EVIDENCE_KEYS if data.get(k) is not None}
-            if positions.ndim == 2:
-                pileup, features = jax.vmap(sample_features)(
-                    evidence, reads, codes, weights, positions
-                )
+            inputs = (evidence, reads, codes, weights, positions, quality)
+            if positions.ndim == 1:
+                pileup, features = sample_features(*inputs)
+            elif positions.shape[0] == 1:  # a batch of one (training): no vmap, whose
+                # batched lax.cond would run both branches of the allele evidence
+                pileup, features = jax.tree.map(lambda x: x[None], sample_features(
+                    *jax.tree.map(lambda x: x[0], inputs)))
             else:
-                pileup, features = sample_features(
-                    evidence, reads, codes, weights, positions
-                )
+                pileup, features = jax.vmap(sample_features)(*inputs)
         else:
             def sample_pileup(fr, p, q, c, w):
                 return self.pileup(fr, p, q, length, codes=c, weights=w)
@@ -185,6 +226,27 @@ class VariantCallingPipeline(nnx.Module):
                 pileup = sample_pileup(filtered_reads, positions, quality, codes, weights)
             features = pileup
         return filtered_reads, filtered_quality, pileup, features
+
+    def _with_alleles(self, features: jax.Array, allele_inputs, candidates: jax.Array
+                      ) -> jax.Array:
+        """One sample's position features with the per-allele evidence appended at the
+        first :func:`allele_slots` candidates (``allele_inputs``: the evidence context,
+        Phred scores and read starts). Few candidates take ALLELE_TIER slots, and the cost
+        follows the slots."""
+        if not self.config.allele_evidence:
+            return features
+        context, quality, positions = allele_inputs
+        length = features.shape[0]
+        slots = allele_slots(length)
+
+        def at_first(size):
+            index = jnp.nonzero(candidates, size=size, fill_value=length)[0]
+            return allele_evidence(context, quality, positions, index)
+
+        small = min(ALLELE_TIER, slots)
+        alleles = jax.lax.cond(jnp.sum(candidates) <= small, partial(at_first, small),
+                               partial(at_first, slots))
+        return jnp.concatenate([features, alleles], -1)
 
     def base_weight_table(self) -> jax.Array:
         """``(256,)`` retention x pileup weight of every integer Phred score."""

@@ -1,0 +1,226 @@
+"""Read evidence per allele: how the reads that show the reference base and the top alternative
+base at a position differ, and how noisy this BAM's base calls are.
+
+A systematic error or a mismapped read shows its alternative base with low base qualities, in
+reads of low MAPQ, near the read ends, on one strand, in soft-clipped reads or in reads that
+carry other mismatches too (what bcftools' BQB/MQB/RPB/SGB, GATK's rank sums and FS, and
+DeepVariant's read channels look at). For the reference allele and the top alternative
+separately this module gives the mean of each of those per-read quantities, and genotype
+log-likelihoods whose per-base error comes from the BAM itself: the mismatch rate per base
+quality at positions that do not look variant (a small BQSR on every chunk), instead of the
+error rate the quality claims or a constant.
+
+The features exist at candidate positions only (the first :func:`allele_slots` of them in
+a chunk; zeros elsewhere), so their cost follows the candidates, not the bases: for each
+candidate the reads that can cover it are found by binary search in start order and read in
+blocks of READ_BLOCK. Two passes over all bases remain: each read's mismatch load and the
+error table (on every TABLE_EVERY-th read). The caller and training compute the same
+features through the same function.
+"""
+
+import jax
+import jax.numpy as jnp
+
+from dvcall.encoding import DELETION
+
+ALLELE_FEATURE_NAMES = (
+    "ref_mean_base_quality", "alt_mean_base_quality",
+    "ref_mean_mapq", "alt_mean_mapq",
+    "ref_read_end_distance", "alt_read_end_distance",
+    "ref_soft_clipped_share", "alt_soft_clipped_share",
+    "ref_mismatch_load", "alt_mismatch_load",
+    "ref_forward_fraction", "alt_forward_fraction",
+    "deletion_mean_mapq", "deletion_mismatch_load",
+    "het_vs_hom_ref_llr", "hom_alt_vs_het_llr",
+    "noise_level",
+)
+NUM_ALLELE_FEATURES = len(ALLELE_FEATURE_NAMES)
+# Bumped whenever one of these features changes meaning: a model trained on others is refused.
+ALLELE_FEATURE_SET = 1
+
+QUALITY_BINS = 64  # Phred scores above 63 share the last bin of the error table
+END_DISTANCE_CAP = 50.0  # bases from the read end past which a base counts as mid-read
+# A position looks variant (and is left out of the error table) where the top alternative
+# base has at least this many reads and this share of them: hets and hom-alts, not errors.
+VARIANT_MIN_READS, VARIANT_MIN_SHARE = 2.0, 0.2
+# Weight of the Phred-stated rate in each quality bin's estimate, in bases: a bin with few
+# bases keeps about what its quality claims.
+PRIOR_BASES = 200.0
+MIN_ERROR, MAX_ERROR = 1e-5, 0.75
+TABLE_EVERY = 8  # the error table counts every 8th read: plenty of bases, an eighth the work
+READ_BLOCK = 32  # reads looked at per candidate and loop step
+SLOT_SHARE = 16  # allele features for at most 1/16 of a chunk's positions (as the caller's
+# sparse classification)
+
+# the per-base values summed per (candidate, code)
+(_ONE, _REVERSE, _QUALITY, _MAPQ, _END, _CLIPPED, _LOAD, _LOG_RIGHT, _LOG_WRONG,
+ _LOG_HET) = range(10)
+
+
+def allele_slots(length: int) -> int:
+    """Candidate positions of a chunk of ``length`` that get allele features."""
+    return max(length // SLOT_SHARE, 64)
+
+
+def stated_error(quality: jax.Array) -> jax.Array:
+    """The error probability a Phred score states."""
+    return jnp.power(10.0, -quality.astype(jnp.float32) / 10.0)
+
+
+def _reference_at(reference: jax.Array, index: jax.Array, inside: jax.Array) -> jax.Array:
+    length = reference.shape[0]
+    return jnp.where(inside, reference[jnp.clip(index, 0, length - 1)], 4)
+
+
+def read_loads(codes: jax.Array, positions: jax.Array, reference: jax.Array,
+               indels: jax.Array) -> jax.Array:
+    """``(R,)`` each read's mismatch load, as NM counts it: its mismatches against the
+    reference plus its ``indels`` (insertions and deletions, counted on the host)."""
+    width = codes.shape[-1]
+    padded = jnp.pad(reference, width, constant_values=4)
+    # each read's reference row by one slice (an elementwise gather per base cost 3x)
+    rows = jax.vmap(lambda start: jax.lax.dynamic_slice(padded, (start,), (width,)))(
+        jnp.clip(positions + width, 0, padded.shape[0] - width))
+    mismatch = (codes < 4) & (rows < 4) & (codes != rows)
+    return jnp.sum(mismatch, axis=1, dtype=jnp.int32).astype(jnp.float32) + indels
+
+
+def error_table(codes: jax.Array, quality: jax.Array, positions: jax.Array,
+                reference: jax.Array, variant_site: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``(table (QUALITY_BINS,), rate ())`` from every TABLE_EVERY-th read: per base
+    quality, the observed mismatch rate against the reference at positions that do not look
+    variant, shrunk towards the stated rate by PRIOR_BASES; and the overall mismatch rate."""
+    codes, quality = codes[::TABLE_EVERY], quality[::TABLE_EVERY]
+    length = reference.shape[0]
+    index = positions[::TABLE_EVERY].astype(jnp.int32)[:, None] + jnp.arange(
+        codes.shape[-1])[None, :]
+    inside = (index >= 0) & (index < length)
+    ref_at = _reference_at(reference, index, inside)
+    compared = (inside & (codes < 4) & (ref_at < 4)
+                & ~variant_site[jnp.clip(index, 0, length - 1)])
+    wrong = compared & (codes != ref_at)
+    bins = jnp.minimum(quality.astype(jnp.int32), QUALITY_BINS - 1)
+    flat = jnp.where(compared, bins * 2 + wrong.astype(jnp.int32), 2 * QUALITY_BINS)
+    sums = jnp.zeros(2 * QUALITY_BINS, jnp.float32).at[flat.reshape(-1)].add(
+        1.0, mode="drop").reshape(QUALITY_BINS, 2)
+    seen, mismatched = sums.sum(-1), sums[:, 1]
+    stated = stated_error(jnp.arange(QUALITY_BINS))
+    table = (mismatched + PRIOR_BASES * stated) / (seen + PRIOR_BASES)
+    rate = (jnp.sum(mismatched) + 1.0) / (jnp.sum(seen) + 1000.0)
+    return jnp.clip(table, MIN_ERROR, MAX_ERROR), rate
+
+
+def _signed_log(x: jax.Array) -> jax.Array:
+    """A log-likelihood ratio squashed to a few units, its sign and order kept."""
+    return jnp.sign(x) * jnp.log1p(jnp.abs(x)) / 3.0
+
+
+def _top_alternative(per_code: jax.Array, ref_one_hot: jax.Array) -> jax.Array:
+    """``(..., 4)`` one-hot of the most-read base other than the reference (zeros: none)."""
+    alt_counts = per_code[..., :4] * (1.0 - ref_one_hot)
+    return (jax.nn.one_hot(jnp.argmax(alt_counts, -1), 4, dtype=jnp.float32)
+            * (jnp.max(alt_counts, -1) > 0)[..., None])
+
+
+def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
+                    ends: jax.Array, mask: jax.Array, reverse: jax.Array, mapq: jax.Array,
+                    clipped: jax.Array, indels: jax.Array, reference: jax.Array | None,
+                    per_code: jax.Array, index: jax.Array) -> jax.Array:
+    """``(L, NUM_ALLELE_FEATURES)`` per-allele evidence at the positions ``index`` (K,)
+    (entries ``>= L`` are unused slots), zeros at every other position.
+
+    ``codes``/``quality`` are ``(R, W)`` base codes and Phred scores in reference
+    coordinates, ``positions``/``ends`` each read's reference start and end on the window,
+    ``mask``/``reverse``/``mapq``/``clipped``/``indels`` per read (real read, reverse strand,
+    Phred MAPQ, has a soft clip, its insertions and deletions), ``reference`` the ``(L,)``
+    reference codes, ``per_code`` the ``(L, 6)`` plain read counts of each code.
+    """
+    length, width = per_code.shape[0], codes.shape[-1]
+    reference = (jnp.full(length, 4, jnp.int32) if reference is None
+                 else jnp.asarray(reference).astype(jnp.int32))
+    positions = positions.astype(jnp.int32)
+    ref_one_hot = jax.nn.one_hot(reference, 4, dtype=jnp.float32)  # N: all zero
+    top_alt = jnp.max(per_code[:, :4] * (1.0 - ref_one_hot), -1)
+    site_reads = per_code[:, :4].sum(-1) + per_code[:, DELETION]
+    variant_site = ((top_alt >= VARIANT_MIN_READS)
+                    & (top_alt >= VARIANT_MIN_SHARE * site_reads))
+    table, rate = error_table(codes, quality, positions, reference, variant_site)
+    log_error = jnp.stack([jnp.log1p(-table), jnp.log(table / 3.0),
+                           jnp.log(0.5 * (1.0 - table) + table / 6.0)], -1)
+    load = read_loads(codes, positions, reference, indels)
+
+    # the reads in start order (padding last): those covering p started in (p - width, p]
+    start_key = jnp.where(mask > 0, positions, jnp.iinfo(jnp.int32).max)
+    order = jax.lax.cond(jnp.all(start_key[1:] >= start_key[:-1]),  # the caller's: sorted
+                         lambda key: jnp.arange(len(key)), jnp.argsort, start_key)
+    sorted_starts = start_key[order]
+    used = index < length
+    at = jnp.minimum(index, length - 1).astype(jnp.int32)
+    first = jnp.searchsorted(sorted_starts, at - width + 1)
+    stop = jnp.where(used, jnp.searchsorted(sorted_starts, at, side="right"), first)
+    span = ends - positions
+    num_values = _LOG_HET + 1
+
+    def block(step, sums):
+        rank = first[:, None] + step * READ_BLOCK + jnp.arange(READ_BLOCK)[None, :]
+        read = order[jnp.clip(rank, 0, len(order) - 1)]
+        column = at[:, None] - positions[read]
+        covers = (rank < stop[:, None]) & (column < span[read]) & (column >= 0)
+        column = jnp.clip(column, 0, width - 1)
+        code = codes[read, column].astype(jnp.int32)
+        counted = covers & (((code >= 0) & (code < 4)) | (code == DELETION))
+        q = quality[read, column].astype(jnp.int32)
+        terms = log_error[jnp.minimum(q, QUALITY_BINS - 1)]
+        end_distance = jnp.minimum(jnp.minimum(column, span[read] - 1 - column),
+                                   END_DISTANCE_CAP) / END_DISTANCE_CAP
+        values = jnp.concatenate([jnp.stack([
+            jnp.ones_like(end_distance), reverse[read], q / 40.0, mapq[read] / 60.0,
+            end_distance, clipped[read],
+            # the read's load without this base's own mismatch or deletion
+            load[read] - ((code < 4) & (reference[at][:, None] < 4)
+                          & (code != reference[at][:, None])) - (code == DELETION),
+        ], -1), terms], -1)
+        slot = jnp.arange(len(index))[:, None] * 7 + jnp.where(counted, code, 6)
+        return sums.at[slot.reshape(-1)].add(values.reshape(-1, num_values))
+
+    steps = (jnp.max(stop - first) + READ_BLOCK - 1) // READ_BLOCK
+    sums = jax.lax.fori_loop(0, steps, block, jnp.zeros((len(index) * 7, num_values)))
+    sums = sums.reshape(len(index), 7, num_values)[:, :6]
+    features = _features_of_sums(sums, ref_one_hot[at], per_code[at], rate)
+    out = jnp.zeros((length + 1, NUM_ALLELE_FEATURES), jnp.float32)
+    return out.at[jnp.where(used, at, length)].set(features)[:length]
+
+
+def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, per_code: jax.Array,
+                      rate: jax.Array) -> jax.Array:
+    """``(K, NUM_ALLELE_FEATURES)`` from the per-(candidate, code) sums of the values."""
+    alt_one_hot = _top_alternative(per_code, ref_one_hot)
+    bases = sums[:, :4]
+    ref = jnp.sum(ref_one_hot[:, :, None] * bases, 1)
+    alt = jnp.sum(alt_one_hot[:, :, None] * bases, 1)
+
+    def means(s):
+        n = jnp.maximum(s[:, _ONE], 1.0)
+        return [s[:, _QUALITY] / n, s[:, _MAPQ] / n, s[:, _END] / n, s[:, _CLIPPED] / n,
+                jnp.log1p(s[:, _LOAD] / n) / 2.0]
+
+    def forward_fraction(s):
+        return (s[:, _ONE] - s[:, _REVERSE] + 0.5) / (s[:, _ONE] + 1.0)
+
+    deletion = sums[:, DELETION]
+    deletion_reads = jnp.maximum(deletion[:, _ONE], 1.0)
+    # genotype log-likelihoods of the bases, their error rates from the table
+    wrong_everywhere = jnp.sum(bases[:, :, _LOG_WRONG], -1)
+    hom_ref = ref[:, _LOG_RIGHT] + wrong_everywhere - ref[:, _LOG_WRONG]
+    het = (ref[:, _LOG_HET] + alt[:, _LOG_HET] + wrong_everywhere
+           - ref[:, _LOG_WRONG] - alt[:, _LOG_WRONG])
+    hom_alt = alt[:, _LOG_RIGHT] + wrong_everywhere - alt[:, _LOG_WRONG]
+    noise = jnp.full(len(sums), jnp.clip(-jnp.log10(rate) / 4.0, 0.0, 2.0))
+    columns = [value for pair in zip(means(ref), means(alt)) for value in pair] + [
+        forward_fraction(ref), forward_fraction(alt),
+        deletion[:, _MAPQ] / deletion_reads,
+        jnp.log1p(deletion[:, _LOAD] / deletion_reads) / 2.0,
+        _signed_log(het - hom_ref), _signed_log(hom_alt - het),
+        noise,
+    ]
+    return jnp.stack(columns, -1)
