@@ -86,11 +86,13 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
     with options.timings.stage("core"):
         probs, genotypes = (np.asarray(x) for x in predictor(prepared.data))
     with options.timings.stage("resolve"):
-        calls = resolve_chunk(chunk, prepared, probs, genotypes, options.ploidy)
+        calibration = getattr(predictor, "calibration", None)
+        calls = resolve_chunk(chunk, prepared, probs, genotypes, options.ploidy, calibration)
         if options.gvcf_band is None:
             return ChunkResult(calls)
         gvcf_calls = [with_unobserved_allele(c) for c in merged_at_one_position(calls)]
-        confidence = reference_confidence(chunk, prepared, probs, genotypes, copies)
+        confidence = reference_confidence(chunk, prepared, probs, genotypes, copies,
+                                          calibration)
         blocks = reference_blocks(chunk, records.ref_text, confidence, gvcf_calls, copies,
                                   options.gvcf_band)
         return ChunkResult(calls, gvcf_calls, blocks)

@@ -17,19 +17,20 @@ def phred(p_error: float, cap: float) -> float:
     return float(min(-10.0 * np.log10(max(p_error, 1e-30)), cap))
 
 
-def calibrated_p_ref(prob_ref, kind: str):
-    """The model's P(ref) calibrated for the variant kind (QUAL_CALIBRATION: its log-odds of
-    a variant scaled and shifted); elementwise on arrays. P(ref) 1 stays 1."""
-    a, b = QUAL_CALIBRATION[kind]
+def calibrated_p_ref(prob_ref, kind: str, calibration: dict | None = None):
+    """The model's P(ref) calibrated for the variant kind (``calibration``, the model file's,
+    else QUAL_CALIBRATION: its log-odds of a variant scaled and shifted); elementwise on
+    arrays. P(ref) 1 stays 1."""
+    a, b = (calibration or QUAL_CALIBRATION)[kind]
     p = np.clip(np.asarray(prob_ref, np.float64), 1e-300, 1.0)
     with np.errstate(divide="ignore"):
         log_odds = a * (np.log1p(-p) - np.log(p)) + b
     return 1.0 / (1.0 + np.exp(np.minimum(log_odds, 700.0)))
 
 
-def record_qual(prob_ref: float, kind: str) -> float:
+def record_qual(prob_ref: float, kind: str, calibration: dict | None = None) -> float:
     """A record's QUAL: -10 log10 of the calibrated P(ref), capped."""
-    return phred(float(calibrated_p_ref(prob_ref, kind)), QUAL_CAP)
+    return phred(float(calibrated_p_ref(prob_ref, kind, calibration)), QUAL_CAP)
 
 
 def zygosity(gp: np.ndarray) -> tuple[str, float]:

@@ -74,7 +74,8 @@ def is_second_alt(reads: int, depth: int) -> bool:
 
 
 def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.ndarray,
-                prob_ref: float, gp: np.ndarray) -> Call | None:
+                prob_ref: float, gp: np.ndarray, calibration: dict | None = None
+                ) -> Call | None:
     """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL)."""
     ref_base = ref[p]
     if ref_base not in BASES:
@@ -96,13 +97,15 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     else:
         genotype = (1, 1)
     ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref, "SNP"), genotype, 0,
+    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref, "SNP", calibration),
+                genotype, 0,
                 depth, ad, "SNP").set_likelihoods((float(gp[1]), float(gp[2])))
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
                    evidence: IndelEvidence, counts_at, spanning_at, prob_ref: float,
-                   gp: np.ndarray, realigned=None) -> list[Call]:
+                   gp: np.ndarray, realigned=None, calibration: dict | None = None
+                   ) -> list[Call]:
     """Indel calls for a run of window positions ``[a, b]`` called as indel;
     ``counts_at(position)`` gives the raw counts at a window position, ``spanning_at`` the
     reads that span the indel's repeat there (the REF depth counts only those).
@@ -142,8 +145,9 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     ref_depth = max(spanning_at(pos) - at_site, 0)
     if realigned_depths is not None:
         ref_depth = realigned_depths[0]
-    call = Call(contig, window_start + pos, ref_allele, alts, record_qual(prob_ref, "INDEL"),
-                genotype, 0, depth, [ref_depth] + ads, "INDEL")
+    call = Call(contig, window_start + pos, ref_allele, alts,
+                record_qual(prob_ref, "INDEL", calibration), genotype, 0, depth,
+                [ref_depth] + ads, "INDEL")
     return [call.set_likelihoods((float(gp[1]), float(gp[2])))]
 
 

@@ -64,7 +64,8 @@ class Blocks:
 
 
 def reference_confidence(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
-                         genotypes: np.ndarray, copies: np.ndarray
+                         genotypes: np.ndarray, copies: np.ndarray,
+                         calibration: dict | None = None
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(GQ, het PL, hom-alt PL, depth)`` of each position of the chunk (see the module
     docstring)."""
@@ -83,7 +84,8 @@ def reference_confidence(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarra
     inside = slice(FLANK, FLANK + n)
     ran = probs[inside, REF] < 1.0  # the model classified these: its probabilities decide
     if ran.any():
-        p_ref = calibrated_p_ref(probs[inside, REF][ran], "SNP")  # as SNP records' QUAL is
+        # calibrated as SNP records' QUAL is
+        p_ref = calibrated_p_ref(probs[inside, REF][ran], "SNP", calibration)
         gp = np.maximum(genotypes[inside][ran], 1e-12)
         variant = np.maximum(1.0 - p_ref, 1e-30)
         share = gp[:, HET] / (gp[:, HET] + gp[:, HOM_ALT])

@@ -13,9 +13,11 @@ from dvcall.postprocess.thresholds import EMIT_P_REF, PASS_QUAL
 
 
 def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
-                  genotypes: np.ndarray, ploidy: Ploidy | None = None) -> list[Call]:
+                  genotypes: np.ndarray, ploidy: Ploidy | None = None,
+                  calibration: dict | None = None) -> list[Call]:
     """Calls with POS inside the chunk from the model's per-position probabilities; on
-    one-copy positions (``ploidy``) with one ALT and GT 1."""
+    one-copy positions (``ploidy``) with one ALT and GT 1. ``calibration``: the model's QUAL
+    calibration (None: the shipped model's)."""
     ref_text = prepared.ref_text
 
     def counts(position: int) -> np.ndarray:
@@ -34,7 +36,7 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     for p in (np.flatnonzero(is_snp[inside]) + FLANK).tolist():
         call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),
-                           float(p_snp[p]), snp_genotypes[p])
+                           float(p_snp[p]), snp_genotypes[p], calibration)
         if call is not None:
             calls.append(call)
     for a, b in runs(called & (variant_class == INDEL)):
@@ -43,7 +45,7 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
         best = a + int(np.argmin(p_ref[a : b + 1]))
         calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
                                     prepared.indels, counts, spanning, float(p_ref[best]),
-                                    genotypes[best], prepared.realigned))
+                                    genotypes[best], prepared.realigned, calibration))
     unique = {}
     for call in drop_snps_in_deleted_bases(calls):
         if chunk.start <= call.pos < chunk.end:

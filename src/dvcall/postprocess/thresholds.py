@@ -12,7 +12,8 @@ import numpy as np
 EMIT_P_REF = 0.97
 # QUAL is calibrated: the model's log-odds of a variant x becomes a * x + b, per kind, fitted
 # on selection sets (scripts/calibration_sets.sh; never the panel's): the model was sure too
-# soon (QUAL 10-20 calls were false 4x as often as stated).
+# soon. A model file carries its own fit (dvcall.model.calibration); these are the shipped
+# model's, for a model without one.
 QUAL_CALIBRATION = {"SNP": (0.6874, -0.5609), "INDEL": (0.7815, 0.1437)}
 # PASS where the calibrated posterior favours a variant (P(ref) < 0.5: QUAL > 3.01), one rule
 # for every kind and data set: with calibrated probabilities it makes the fewest errors.
