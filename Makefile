@@ -33,7 +33,9 @@ bench-core: install
 testdata: install
 	PATH=$(abspath $(BIN)):$$PATH bash testdata/make_testdata.sh
 
+# model: pins the libraries the recipe was last run under first (constraints-model.txt)
 model: install
+	$(BIN)/pip install --quiet -c constraints-model.txt -e .
 	PATH=$(abspath $(BIN)):$$PATH bash scripts/make_default_model.sh
 
 clean:

@@ -25,14 +25,19 @@
 # recipe gave other weights (99 / 86 held-out errors): runs are deterministic on one library
 # set (two 2-epoch runs on testdata: the same bytes), but the shipped bytes depend on the
 # libraries of their day too.
+# ALLELE_EVIDENCE=1: the allele-evidence candidate of docs/decisions.md instead (not shipped):
+# three more sets (g: 1 x 500 kb, 6x, art HiSeq 1000 2x100; h: 1 x 500 kb, 25x, art MiSeq v1
+# 2x250; i: 1 x 400 kb, 60x, dwgsim at 0.4% error), `dvcall train --allele-evidence`, then its
+# QUAL calibration fitted on the eight selection sets (scripts/calibration_sets.sh) and
+# stored in the file. 14.4 min of training on 2 cores.
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"
 out="${2:-src/dvcall/model/default.safetensors}"
 mkdir -p "$work"
-sim() {  # name contigs coverage seed simulator indel-rate
+sim() {  # name contigs coverage seed simulator indel-rate [simulate options]
   [ -f "$work/$1/reads.bam" ] || python -m dvcall.simulate --out "$work/$1" --contigs "$2" \
-    --coverage "$3" --seed "$4" --simulator "$5" --indel-rate "$6"
+    --coverage "$3" --seed "$4" --simulator "$5" --indel-rate "$6" "${@:7}"
 }
 sim a 400000,400000 30 101 art 2.5e-4
 sim b 500000 15 202 dwgsim 2.5e-4
@@ -40,8 +45,21 @@ sim c 500000,500000 50 303 art 4e-4
 sim d 500000 10 404 dwgsim 4e-4
 sim e 600000 20 505 art 4e-4
 sim f 500000,500000 15 606 art 6e-4
+sets=(a b c d e f)
+options=()
+if [ -n "${ALLELE_EVIDENCE:-}" ]; then
+  sim g 500000 6 707 art 4e-4 --art-profile HS10 --read-length 100
+  sim h 500000 25 808 art 4e-4 --art-profile MSv1 --read-length 250
+  sim i 400000 60 909 dwgsim 2.5e-4 --dwgsim-error 0.004
+  sets+=(g h i)
+  options+=(--allele-evidence)
+fi
 args=()
-for s in a b c d e f; do
+for s in "${sets[@]}"; do
   args+=(--bam "$work/$s/reads.bam" --truth "$work/$s/truth.vcf.gz" --ref "$work/$s/ref.fa")
 done
-dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0
+dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0 "${options[@]}"
+if [ -n "${ALLELE_EVIDENCE:-}" ]; then
+  SETS_ONLY=1 bash "$(dirname "$0")/calibration_sets.sh" "$work/selection"
+  python "$(dirname "$0")/fit_calibration.py" --model "$out" --write "$work"/selection/*/
+fi
