@@ -67,20 +67,20 @@ def stated_error(quality: jax.Array) -> jax.Array:
     return jnp.power(10.0, -quality.astype(jnp.float32) / 10.0)
 
 
-def _reference_at(reference: jax.Array, index: jax.Array, inside: jax.Array) -> jax.Array:
-    length = reference.shape[0]
-    return jnp.where(inside, reference[jnp.clip(index, 0, length - 1)], 4)
+def _reference_rows(reference: jax.Array, positions: jax.Array, width: int,
+                    fill: int = 4) -> jax.Array:
+    """``(R, width)`` the reference (codes; ``fill`` off the window) under each read's
+    columns, by one slice per read (an elementwise gather per base cost 3x)."""
+    padded = jnp.pad(reference, width, constant_values=fill)
+    return jax.vmap(lambda start: jax.lax.dynamic_slice(padded, (start,), (width,)))(
+        jnp.clip(positions.astype(jnp.int32) + width, 0, padded.shape[0] - width))
 
 
 def read_loads(codes: jax.Array, positions: jax.Array, reference: jax.Array,
                indels: jax.Array) -> jax.Array:
     """``(R,)`` each read's mismatch load, as NM counts it: its mismatches against the
     reference plus its ``indels`` (insertions and deletions, counted on the host)."""
-    width = codes.shape[-1]
-    padded = jnp.pad(reference, width, constant_values=4)
-    # each read's reference row by one slice (an elementwise gather per base cost 3x)
-    rows = jax.vmap(lambda start: jax.lax.dynamic_slice(padded, (start,), (width,)))(
-        jnp.clip(positions + width, 0, padded.shape[0] - width))
+    rows = _reference_rows(reference, positions, codes.shape[-1])
     mismatch = (codes < 4) & (rows < 4) & (codes != rows)
     return jnp.sum(mismatch, axis=1, dtype=jnp.int32).astype(jnp.float32) + indels
 
@@ -91,13 +91,10 @@ def error_table(codes: jax.Array, quality: jax.Array, positions: jax.Array,
     quality, the observed mismatch rate against the reference at positions that do not look
     variant, shrunk towards the stated rate by PRIOR_BASES; and the overall mismatch rate."""
     codes, quality = codes[::TABLE_EVERY], quality[::TABLE_EVERY]
-    length = reference.shape[0]
-    index = positions[::TABLE_EVERY].astype(jnp.int32)[:, None] + jnp.arange(
-        codes.shape[-1])[None, :]
-    inside = (index >= 0) & (index < length)
-    ref_at = _reference_at(reference, index, inside)
-    compared = (inside & (codes < 4) & (ref_at < 4)
-                & ~variant_site[jnp.clip(index, 0, length - 1)])
+    positions, width = positions[::TABLE_EVERY], codes.shape[-1]
+    ref_at = _reference_rows(reference, positions, width)
+    variant = _reference_rows(variant_site.astype(jnp.int8), positions, width, fill=1)
+    compared = (codes < 4) & (ref_at < 4) & (variant == 0)
     wrong = compared & (codes != ref_at)
     bins = jnp.minimum(quality.astype(jnp.int32), QUALITY_BINS - 1)
     flat = jnp.where(compared, bins * 2 + wrong.astype(jnp.int32), 2 * QUALITY_BINS)
