@@ -32,7 +32,8 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
-    p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes)
+    p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes,
+                                         calibration)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     for p in (np.flatnonzero(is_snp[inside]) + FLANK).tolist():
         call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),

@@ -9,14 +9,20 @@ from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.features.projection import ProjectedReads
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import SNP
+from dvcall.postprocess.genotypes import calibrated_p_ref
 from dvcall.postprocess.records import Call
 from dvcall.postprocess.thresholds import (
     CLEAN_ALT_ERROR,
     CLEAN_BASE_QUALITY,
     CLEAN_END_MARGIN,
+    CLEAN_ERROR_SPAN,
     CLEAN_INDEL_MARGIN,
     CLEAN_MAPQ,
     CLEAN_MAX_P_REF,
+    CLEAN_PRIOR_BASES,
+    CLEAN_VARIANT_READS,
+    CLEAN_VARIANT_SHARE,
+    PASS_QUAL,
     SNP_PRIOR,
 )
 
@@ -51,19 +57,57 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
     return counts
 
 
-def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray) -> np.ndarray:
+def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.ndarray
+                     ) -> float:
+    """The chunk's measured chance that a clean base (as :func:`clean_base_counts` counts
+    them) shows one given wrong base: a third of its clean bases' mismatches against the
+    reference, over positions that do not look like a variant (>= CLEAN_VARIANT_READS
+    mismatching reads and >= CLEAN_VARIANT_SHARE of the depth). Measured on the reads that
+    start in the chunk's first CLEAN_ERROR_SPAN bases (at full depth: positions a read
+    length in), and shrunk towards CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES bases, so a chunk of
+    few reads keeps the stated Q20 rate: sequencers and runs differ by more than tenfold."""
+    length, width = len(reference), reads.codes.shape[1]
+    first = int(reads.starts.min()) if reads.num_reads else 0
+    lo, hi = first - window_start + width, first - window_start + CLEAN_ERROR_SPAN
+    rows = np.flatnonzero(reads.starts < first + CLEAN_ERROR_SPAN)
+    prior = CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR
+    if len(rows) == 0 or hi <= lo:
+        return CLEAN_ALT_ERROR
+    codes, quality = reads.codes[rows], reads.quality[rows]
+    cols = np.arange(width)
+    index = (reads.starts[rows] - window_start)[:, None] + cols[None, :]
+    span = (reads.ends[rows] - reads.starts[rows])[:, None]
+    ok = ((cols[None, :] >= CLEAN_END_MARGIN) & (cols[None, :] < span - CLEAN_END_MARGIN)
+          & (reads.mapq[rows, None] >= CLEAN_MAPQ) & (index >= lo) & (index < min(hi, length))
+          & (codes < 4) & (quality >= CLEAN_BASE_QUALITY))
+    index = index[ok]
+    ref = np.asarray(reference)[index]
+    known = ref < 4
+    index, wrong = index[known] - lo, codes[ok][known] != ref[known]
+    depth = np.bincount(index, minlength=hi - lo)
+    mismatches = np.bincount(index[wrong], minlength=hi - lo)
+    quiet = ~((mismatches >= CLEAN_VARIANT_READS) & (mismatches >= CLEAN_VARIANT_SHARE * depth))
+    errors, bases = float(mismatches[quiet].sum()), float(depth[quiet].sum())
+    return (errors + prior) / (bases + CLEAN_PRIOR_BASES) / 3
+
+
+def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
+                    alt_error: float = CLEAN_ALT_ERROR) -> np.ndarray:
     """``(M,)`` P(no SNP) from clean base counts: the binomial likelihood of the commonest
     other base's reads under a het (half the reads) against under sequencing error
-    (CLEAN_ALT_ERROR), with SNP_PRIOR. 4 such reads in 22 give P(ref) 0.30, 3 in 22 0.99,
-    4 in 60 1.0: depth counts, unlike a fixed number of reads."""
+    (``alt_error`` per wrong base: :func:`clean_error_rate`), with SNP_PRIOR. At the stated
+    Q20 rate, 5 such reads in 22 give P(ref) 0.004, 3 in 22 0.997, 4 in 60 1.0; at HiSeq
+    2500's measured 0.04%, 4 in 22 give 4e-6: depth and noise count, unlike a fixed number
+    of reads."""
     counts = np.asarray(counts, np.float64)
     rows = np.arange(len(counts))
     ref_reads = counts[rows, ref_index]
     others = counts.copy()
     others[rows, ref_index] = -1
     alt_reads = others.max(axis=1)
-    llr = (alt_reads * np.log(0.5 / CLEAN_ALT_ERROR)
-           + ref_reads * np.log(0.5 / (1 - 3 * CLEAN_ALT_ERROR)))
+    # the commonest of three other bases: under error, three bases' chances to gather reads
+    llr = (alt_reads * np.log(0.5 / alt_error)
+           + ref_reads * np.log(0.5 / (1 - 3 * alt_error)) - np.log(3.0) * (alt_reads > 0))
     log_odds = llr + np.log(SNP_PRIOR / (1 - SNP_PRIOR))
     return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
 
@@ -80,20 +124,25 @@ def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
-                     variant_class: np.ndarray, genotypes: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     variant_class: np.ndarray, genotypes: np.ndarray,
+                     calibration: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
     bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
-    skewed allele balance. Only the model's candidates (P(ref) < 1) are tested."""
+    skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
+    PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound)."""
     snp_pass = CLEAN_MAX_P_REF
+    no_pass = calibrated_p_ref(p_ref, "SNP", calibration) >= 10.0 ** (-PASS_QUAL["SNP"] / 10)
     inside = np.zeros(len(p_ref), bool)
     inside[FLANK : FLANK + chunk.end - chunk.start] = True
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
     unsure = np.flatnonzero(inside & (p_ref < 1.0) & (reference < N_CODE)
-                            & ((p_ref >= snp_pass) | (variant_class != SNP)))
+                            & (no_pass | (variant_class != SNP)))
+    if len(unsure) == 0:
+        return p_ref, genotypes
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
-                            reference[unsure])
+                            reference[unsure],
+                            clean_error_rate(prepared.reads, chunk.window_start, reference))
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
     unsure, clean = unsure[sure], clean[sure]
     away = ~near_indel_evidence(prepared.indels, unsure)

@@ -40,8 +40,14 @@ MIN_REALIGNED_AGAINST = 4
 CLEAN_BASE_QUALITY = 20  # a clean base's quality is at least this
 CLEAN_MAPQ = 20  # ... and its read's MAPQ at least this
 CLEAN_END_MARGIN = 2  # ... and it lies this many bases inside the read's aligned ends
-# A clean base shows one given wrong base with this chance (Q20 spread over three bases).
+# A clean base shows one given wrong base with this chance (Q20 spread over three bases)
+# where a chunk has too few bases to measure its own (snp_rules.clean_error_rate).
 CLEAN_ALT_ERROR = 0.01 / 3
+CLEAN_PRIOR_BASES = 200.0  # the measured rate counts as this many bases at CLEAN_ALT_ERROR
+CLEAN_ERROR_SPAN = 5000  # the rate is measured over reads starting in this many bases
+# Positions left out of the measured rate: they look like variants, not errors.
+CLEAN_VARIANT_READS = 2
+CLEAN_VARIANT_SHARE = 0.2
 SNP_PRIOR = 1e-3  # SNPs per base of a germline genome (about 1 in 1,000 in humans)
 # The test decides a site only where it gives P(ref) below this (and below the model's):
 # the model's P(ref) at QUAL 1, where SNPs passed when the test was chosen.
