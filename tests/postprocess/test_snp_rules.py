@@ -10,9 +10,9 @@ from click.testing import CliRunner
 
 import dvcall.postprocess.resolve as resolve
 from dvcall.cli import main
+from dvcall.encoding import BASE_CODE
 from dvcall.features.indels import IndelEvidence
 from dvcall.features.projection import project
-from dvcall.encoding import BASE_CODE
 from dvcall.postprocess.snp_rules import (
     clean_base_counts,
     clean_error_rate,
