@@ -10,6 +10,7 @@ from dvcall.encoding import DELETION
 from dvcall.operators.allele_evidence import (
     ALLELE_FEATURE_NAMES,
     END_DISTANCE_CAP,
+    INSERTION,
     NUM_ALLELE_FEATURES,
     allele_slots,
     error_table,
@@ -43,10 +44,17 @@ def features(prepared):
 
 
 def _read_by_read(chunk, window_start, position):
-    """Per code at one window position: the reads showing it and their per-read values,
-    counted one read at a time."""
+    """Per allele at one window position (a base code, DELETION, or INSERTION for a read
+    whose leftmost insertion is anchored there): the reads showing it and their per-read
+    values, counted one read at a time."""
     reads, data = chunk.reads, chunk.data
     ref = data["reference"]
+    first_insertion = {}
+    for read, anchor, is_deletion in zip(chunk.indels.read.tolist(),
+                                         chunk.indels.anchor.tolist(),
+                                         chunk.indels.is_deletion.tolist()):
+        if not is_deletion:
+            first_insertion[read] = min(anchor, first_insertion.get(read, anchor))
     indels = (np.bincount(reads.ins_read, minlength=reads.num_reads)
               + np.bincount(reads.del_read, minlength=reads.num_reads))
     clipped = np.zeros(reads.num_reads, bool)
@@ -59,7 +67,8 @@ def _read_by_read(chunk, window_start, position):
             continue
         col = at - start
         code = int(reads.codes[r, col])
-        if code > DELETION or code == 4:
+        inserted = first_insertion.get(r) == position
+        if not inserted and (code > DELETION or code == 4):
             continue
         span = end - start
         mismatches = 0
@@ -68,8 +77,9 @@ def _read_by_read(chunk, window_start, position):
             base = int(reads.codes[r, j])
             if 0 <= p < len(ref) and base < 4 and ref[p] < 4 and base != ref[p]:
                 mismatches += 1
-        own = (code < 4 and ref[position] < 4 and code != ref[position]) or code == DELETION
-        rows.setdefault(code, []).append((
+        own = inserted or (code < 4 and ref[position] < 4 and code != ref[position]) or (
+            code == DELETION)
+        rows.setdefault(INSERTION if inserted else code, []).append((
             reads.quality[r, col] / 40.0, reads.mapq[r] / 60.0,
             min(col, span - 1 - col, END_DISTANCE_CAP) / END_DISTANCE_CAP,
             float(clipped[r]), mismatches + indels[r] - own, 1 - int(reads.strand[r])))
@@ -82,15 +92,16 @@ def test_allele_features_agree_with_a_read_by_read_count(prepared, features):
     candidates = np.flatnonzero(np.asarray(candidate_positions(jnp.asarray(
         features[:, :NUM_FEATURES]))))
     assert 10 <= len(candidates) <= allele_slots(len(ref))
-    checked = 0
+    checked, alleles_seen = 0, set()
     for position in candidates[:: max(len(candidates) // 12, 1)]:
         rows = _read_by_read(chunk, window.window_start, int(position))
         if ref[position] > 3:
             continue
-        alt_counts = {c: len(v) for c, v in rows.items() if c < 4 and c != ref[position]}
+        alt_counts = {c: len(v) for c, v in rows.items() if c != ref[position]}
         if not alt_counts:
             continue
         top = max(sorted(alt_counts), key=lambda c: alt_counts[c])
+        alleles_seen.add(top)
         for side, code in (("ref", int(ref[position])), ("alt", top)):
             values = np.array(rows.get(code, []), np.float64).reshape(-1, 6)
             n = max(len(values), 1)
@@ -106,6 +117,7 @@ def test_allele_features_agree_with_a_read_by_read_count(prepared, features):
                 rtol=1e-5, atol=1e-5, err_msg=f"{side} allele at window position {position}")
         checked += 1
     assert checked >= 5
+    assert {DELETION, INSERTION} <= alleles_seen  # testdata's indels are among those checked
 
 
 def test_allele_features_are_zero_off_the_candidates(prepared, features):
@@ -163,7 +175,7 @@ def test_unsorted_reads_give_the_same_allele_evidence(prepared, features):
     order = np.random.default_rng(3).permutation(chunk.reads.num_reads)
     shuffled = dict(chunk.data)
     for key in ("reads", "quality", "positions", "strand", "mapping_quality", "read_mask",
-                "soft_clipped", "read_indels"):
+                "soft_clipped", "read_indels", "read_insertion"):
         value = np.asarray(chunk.data[key]).copy()
         value[:len(order)] = value[order]
         shuffled[key] = value

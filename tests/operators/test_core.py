@@ -127,7 +127,7 @@ def test_every_documented_evidence_input_reaches_the_features(key):
     data.update(deletion_starts=data["deletions"], soft_clips=data["insertions"],
                 read_mask=np.ones(30, np.float32), expected_depth=np.float32(8.0),
                 repeat_span=np.ones(120, np.int32), soft_clipped=np.zeros(30, np.float32),
-                read_indels=np.zeros(30, np.float32))
+                read_indels=np.zeros(30, np.float32), read_insertion=np.full(30, -1.0, np.float32))
     # the packed and the counted forms, when given, stand for the three flag arrays
     data["read_flags"] = data["flag_counts"] = None
     assert set(EVIDENCE_KEYS) <= set(data)
@@ -154,6 +154,8 @@ def test_every_documented_evidence_input_reaches_the_features(key):
         changed[key] = value ^ (rng.random(value.shape) < 0.3).astype(np.uint8) * 4
     elif key == "flag_counts":
         changed[key] = value + rng.integers(0, 3, value.shape)
+    elif key == "read_insertion":  # every read's insertion somewhere inside it
+        changed[key] = (data["positions"] + rng.integers(2, 20, 30)).astype(np.float32)
     else:
         changed[key] = (rng.random(value.shape) < 0.3).astype(np.float32) * 3
     a, _, _ = pipeline.apply(data, {}, None)

@@ -47,6 +47,7 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
         "read_mask": np.zeros(rows, np.float32),
         "soft_clipped": np.zeros(rows, np.float32),
         "read_indels": np.zeros(rows, np.float32),
+        "read_insertion": np.full(rows, -1.0, np.float32),
         "reference": reference_codes,
         "repeat_span": repeat_span(reference_codes) if repeat is None else repeat,
         "expected_depth": np.float32(expected_depth),
@@ -61,4 +62,17 @@ def model_input(reads: ProjectedReads, reference_codes: np.ndarray, window_start
     data["soft_clipped"][reads.clip_read] = 1.0
     data["read_indels"][:n] = (np.bincount(reads.ins_read, minlength=n)
                                + np.bincount(reads.del_read, minlength=n))
+    data["read_insertion"][:n] = read_insertions(reads, window_start, indel_cells[0])
     return data
+
+
+def read_insertions(reads: ProjectedReads, window_start: int,
+                    insertion_cells: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """``(R,)`` float32 window position of each read's (leftmost) insertion at its normalised
+    anchor, -1 for a read without: the per-allele evidence counts such a read for the
+    insertion, not for the anchor's base."""
+    rows, cols = insertion_cells
+    at = np.full(reads.num_reads, np.iinfo(np.int64).max, np.int64)
+    np.minimum.at(at, np.asarray(rows, np.int64),
+                  reads.starts[rows] - window_start + np.asarray(cols, np.int64))
+    return np.where(at == np.iinfo(np.int64).max, -1, at).astype(np.float32)

@@ -15,7 +15,7 @@ READ_AXIS_KEYS = ("reads", "quality", "deletions", "insertions", "deletion_start
                   "soft_clips", "read_flags")
 # (R,) arrays
 READ_KEYS = ("positions", "strand", "mapping_quality", "read_mask", "soft_clipped",
-             "read_indels")
+             "read_indels", "read_insertion")
 
 
 def pack_read_flags(insertions: np.ndarray, deletion_starts: np.ndarray,

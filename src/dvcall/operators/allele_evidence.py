@@ -1,5 +1,6 @@
 """Read evidence per allele: how the reads that show the reference base and the top alternative
-base at a position differ, and how noisy this BAM's base calls are.
+allele at a position (another base, a deletion or an insertion anchored there) differ, and how
+noisy this BAM's base calls are.
 
 A systematic error or a mismapped read shows its alternative base with low base qualities, in
 reads of low MAPQ, near the read ends, on one strand, in soft-clipped reads or in reads that
@@ -36,7 +37,9 @@ ALLELE_FEATURE_NAMES = (
 )
 NUM_ALLELE_FEATURES = len(ALLELE_FEATURE_NAMES)
 # Bumped whenever one of these features changes meaning: a model trained on others is refused.
-ALLELE_FEATURE_SET = 1
+# (2: a read with an insertion anchored at the position counts for the insertion, and the
+# top alternative may be a deletion or an insertion; 1 knew bases only.)
+ALLELE_FEATURE_SET = 2
 
 QUALITY_BINS = 64  # Phred scores above 63 share the last bin of the error table
 END_DISTANCE_CAP = 50.0  # bases from the read end past which a base counts as mid-read
@@ -52,7 +55,11 @@ READ_BLOCK = 32  # reads looked at per candidate and loop step
 SLOT_SHARE = 16  # allele features for at most 1/16 of a chunk's positions (as the caller's
 # sparse classification)
 
-# the per-base values summed per (candidate, code)
+# the alleles a read can show at a position: bases 0-3 (4, N, is never counted), a deletion
+# (DELETION, 5) or an insertion anchored there; then the slot of reads not counted
+INSERTION, UNCOUNTED = DELETION + 1, DELETION + 2
+ALLELES = INSERTION + 1
+# the per-base values summed per (candidate, allele)
 (_ONE, _REVERSE, _QUALITY, _MAPQ, _END, _CLIPPED, _LOAD, _LOG_RIGHT, _LOG_WRONG,
  _LOG_HET) = range(10)
 
@@ -112,25 +119,35 @@ def _signed_log(x: jax.Array) -> jax.Array:
     return jnp.sign(x) * jnp.log1p(jnp.abs(x)) / 3.0
 
 
-def _top_alternative(per_code: jax.Array, ref_one_hot: jax.Array) -> jax.Array:
-    """``(..., 4)`` one-hot of the most-read base other than the reference (zeros: none)."""
-    alt_counts = per_code[..., :4] * (1.0 - ref_one_hot)
-    return (jax.nn.one_hot(jnp.argmax(alt_counts, -1), 4, dtype=jnp.float32)
-            * (jnp.max(alt_counts, -1) > 0)[..., None])
+def _top_alternative(counts: jax.Array, ref_one_hot: jax.Array) -> jax.Array:
+    """``(K, ALLELES)`` one-hot of the most-read allele other than the reference base (a base,
+    a deletion or an insertion; ties to the lower slot; zeros: none) from per-allele read
+    ``counts`` (K, ALLELES)."""
+    other = counts * (1.0 - _as_alleles(ref_one_hot)) * (jnp.arange(ALLELES) != 4)
+    return (jax.nn.one_hot(jnp.argmax(other, -1), ALLELES, dtype=jnp.float32)
+            * (jnp.max(other, -1) > 0)[..., None])
+
+
+def _as_alleles(base_one_hot: jax.Array) -> jax.Array:
+    """``(K, 4)`` one-hot of bases as ``(K, ALLELES)``."""
+    return jnp.pad(base_one_hot, ((0, 0), (0, ALLELES - 4)))
 
 
 def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
                     ends: jax.Array, mask: jax.Array, reverse: jax.Array, mapq: jax.Array,
-                    clipped: jax.Array, indels: jax.Array, reference: jax.Array | None,
-                    per_code: jax.Array, index: jax.Array) -> jax.Array:
+                    clipped: jax.Array, indels: jax.Array, insertion_at: jax.Array,
+                    reference: jax.Array | None, per_code: jax.Array, index: jax.Array
+                    ) -> jax.Array:
     """``(L, NUM_ALLELE_FEATURES)`` per-allele evidence at the positions ``index`` (K,)
     (entries ``>= L`` are unused slots), zeros at every other position.
 
     ``codes``/``quality`` are ``(R, W)`` base codes and Phred scores in reference
     coordinates, ``positions``/``ends`` each read's reference start and end on the window,
     ``mask``/``reverse``/``mapq``/``clipped``/``indels`` per read (real read, reverse strand,
-    Phred MAPQ, has a soft clip, its insertions and deletions), ``reference`` the ``(L,)``
-    reference codes, ``per_code`` the ``(L, 6)`` plain read counts of each code.
+    Phred MAPQ, has a soft clip, its insertions and deletions, the window position of its
+    insertion's anchor or -1), ``reference`` the ``(L,)`` reference codes, ``per_code`` the
+    ``(L, 6)`` plain read counts of each code. An indel read's likelihood terms take the
+    quality of its base before the event.
     """
     length, width = per_code.shape[0], codes.shape[-1]
     reference = (jnp.full(length, 4, jnp.int32) if reference is None
@@ -165,7 +182,9 @@ def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
         covers = (rank < stop[:, None]) & (column < span[read]) & (column >= 0)
         column = jnp.clip(column, 0, width - 1)
         code = codes[read, column].astype(jnp.int32)
-        counted = covers & (((code >= 0) & (code < 4)) | (code == DELETION))
+        inserted = insertion_at[read] == at[:, None]
+        allele = jnp.where(inserted, INSERTION, code)
+        counted = covers & (((code >= 0) & (code < 4)) | (code == DELETION) | inserted)
         q = quality[read, column].astype(jnp.int32)
         terms = log_error[jnp.minimum(q, QUALITY_BINS - 1)]
         end_distance = jnp.minimum(jnp.minimum(column, span[read] - 1 - column),
@@ -173,28 +192,31 @@ def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
         values = jnp.concatenate([jnp.stack([
             jnp.ones_like(end_distance), reverse[read], q / 40.0, mapq[read] / 60.0,
             end_distance, clipped[read],
-            # the read's load without this base's own mismatch or deletion
-            load[read] - ((code < 4) & (reference[at][:, None] < 4)
-                          & (code != reference[at][:, None])) - (code == DELETION),
+            # the read's load without the allele it shows here (its mismatch, deletion or
+            # insertion)
+            load[read] - jnp.where(inserted, 1, ((code < 4) & (reference[at][:, None] < 4)
+                                                 & (code != reference[at][:, None]))
+                                   + (code == DELETION)),
         ], -1), terms], -1)
-        slot = jnp.arange(len(index))[:, None] * 7 + jnp.where(counted, code, 6)
+        slot = jnp.arange(len(index))[:, None] * (ALLELES + 1) + jnp.where(counted, allele,
+                                                                           UNCOUNTED)
         return sums.at[slot.reshape(-1)].add(values.reshape(-1, num_values))
 
     steps = (jnp.max(stop - first) + READ_BLOCK - 1) // READ_BLOCK
-    sums = jax.lax.fori_loop(0, steps, block, jnp.zeros((len(index) * 7, num_values)))
-    sums = sums.reshape(len(index), 7, num_values)[:, :6]
-    features = _features_of_sums(sums, ref_one_hot[at], per_code[at], rate)
+    sums = jax.lax.fori_loop(0, steps, block,
+                             jnp.zeros((len(index) * (ALLELES + 1), num_values)))
+    sums = sums.reshape(len(index), ALLELES + 1, num_values)[:, :ALLELES]
+    features = _features_of_sums(sums, ref_one_hot[at], rate)
     out = jnp.zeros((length + 1, NUM_ALLELE_FEATURES), jnp.float32)
     return out.at[jnp.where(used, at, length)].set(features)[:length]
 
 
-def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, per_code: jax.Array,
-                      rate: jax.Array) -> jax.Array:
-    """``(K, NUM_ALLELE_FEATURES)`` from the per-(candidate, code) sums of the values."""
-    alt_one_hot = _top_alternative(per_code, ref_one_hot)
-    bases = sums[:, :4]
-    ref = jnp.sum(ref_one_hot[:, :, None] * bases, 1)
-    alt = jnp.sum(alt_one_hot[:, :, None] * bases, 1)
+def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, rate: jax.Array
+                      ) -> jax.Array:
+    """``(K, NUM_ALLELE_FEATURES)`` from the per-(candidate, allele) sums of the values."""
+    alt_one_hot = _top_alternative(sums[:, :, _ONE], ref_one_hot)
+    ref = jnp.sum(_as_alleles(ref_one_hot)[:, :, None] * sums, 1)
+    alt = jnp.sum(alt_one_hot[:, :, None] * sums, 1)
 
     def means(s):
         n = jnp.maximum(s[:, _ONE], 1.0)
@@ -206,8 +228,8 @@ def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, per_code: jax.Arr
 
     deletion = sums[:, DELETION]
     deletion_reads = jnp.maximum(deletion[:, _ONE], 1.0)
-    # genotype log-likelihoods of the bases, their error rates from the table
-    wrong_everywhere = jnp.sum(bases[:, :, _LOG_WRONG], -1)
+    # genotype log-likelihoods of the reads' alleles, their error rates from the table
+    wrong_everywhere = jnp.sum(sums[:, :, _LOG_WRONG], -1)
     hom_ref = ref[:, _LOG_RIGHT] + wrong_everywhere - ref[:, _LOG_WRONG]
     het = (ref[:, _LOG_HET] + alt[:, _LOG_HET] + wrong_everywhere
            - ref[:, _LOG_WRONG] - alt[:, _LOG_WRONG])

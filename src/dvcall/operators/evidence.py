@@ -24,6 +24,8 @@ expected_depth     ()          the sample's mean depth (else: the mean over cove
 repeat_span        (L,)        bases right of a position an indel there can slide (1: none)
 soft_clipped       (R,)        1 for a read with a soft clip (per-allele evidence only)
 read_indels        (R,)        the read's insertions + deletions (per-allele evidence only)
+read_insertion     (R,)        window position of the read's insertion anchor, -1 for none
+                               (per-allele evidence only)
 =================  ==========  ===========================================================
 
 A pipeline built with ``allele_evidence`` appends the per-allele read evidence of
@@ -45,7 +47,7 @@ from dvcall.operators.pileup import COUNT_EPS, DifferentiablePileup, scatter_cod
 EVIDENCE_KEYS = ("reference", "deletions", "insertions", "deletion_starts", "soft_clips",
                  "read_flags", "flag_counts",
                  "strand", "mapping_quality", "read_mask", "expected_depth", "repeat_span",
-                 "soft_clipped", "read_indels")
+                 "soft_clipped", "read_indels", "read_insertion")
 
 FEATURE_NAMES = (
     "ref_A", "ref_C", "ref_G", "ref_T",
@@ -82,6 +84,7 @@ def _evidence_inputs(data: dict, reads: jax.Array) -> dict:
         "read_mask": get("read_mask", jnp.ones((rows,), jnp.float32)),
         "soft_clipped": get("soft_clipped", jnp.zeros((rows,), jnp.float32)),
         "read_indels": get("read_indels", jnp.zeros((rows,), jnp.float32)),
+        "read_insertion": get("read_insertion", jnp.full((rows,), -1.0, jnp.float32)),
     }
 
 
@@ -303,7 +306,7 @@ def position_evidence(
     context = {"codes": raw_codes, "per_code": per_code, "ends": ends, "mask": mask,
                "reverse": reverse.astype(jnp.float32), "mapq": ev["mapping_quality"],
                "clipped": ev["soft_clipped"], "indels": ev["read_indels"],
-               "reference": reference}
+               "insertion_at": ev["read_insertion"].astype(jnp.int32), "reference": reference}
     return distribution, features, context
 
 
@@ -314,8 +317,8 @@ def allele_evidence(context: dict, quality: jax.Array, positions: jax.Array,
     :func:`position_evidence`."""
     c = context
     return allele_features(c["codes"], quality, positions, c["ends"], c["mask"], c["reverse"],
-                           c["mapq"], c["clipped"], c["indels"], c["reference"], c["per_code"],
-                           index)
+                           c["mapq"], c["clipped"], c["indels"], c["insertion_at"],
+                           c["reference"], c["per_code"], index)
 
 
 CANDIDATE_FRACTION = 0.05
