@@ -14,6 +14,7 @@ from dvcall.operators.allele_evidence import (
     NUM_ALLELE_FEATURES,
     allele_slots,
     error_table,
+    indel_error_rate,
 )
 from dvcall.operators.evidence import NUM_FEATURES, candidate_positions
 from dvcall.pipelines import create_variant_calling_pipeline
@@ -150,6 +151,20 @@ def test_error_table_finds_the_error_rate_the_qualities_understate():
     assert 0.008 < float(rate) < 0.012
     # a bin with no bases keeps the rate its quality states
     assert float(table[20]) == pytest.approx(0.01, rel=1e-4)
+
+
+def test_indel_error_rate_counts_lone_indel_reads_not_variants():
+    """1,000 positions at 20x: 5 lone indel reads and a het indel (9 of 20 reads); the rate
+    is the lone reads over all read bases (with its one-event floor)."""
+    site_reads = np.full(1_000, 20.0, np.float32)
+    indel_reads = np.zeros(1_000, np.float32)
+    indel_reads[[10, 200, 300, 301, 900]] = 1.0
+    indel_reads[500] = 9.0
+    rate = float(indel_error_rate(jnp.asarray(indel_reads), jnp.asarray(site_reads)))
+    assert rate == pytest.approx((5 + 1) / (20_000 + 1e5))
+    indel_reads[[600, 601]] = 2.0  # 2 reads in 20 is 10%: still noise
+    more = float(indel_error_rate(jnp.asarray(indel_reads), jnp.asarray(site_reads)))
+    assert more == pytest.approx((9 + 1) / (20_000 + 1e5))
 
 
 def test_sparse_predict_equals_dense_apply_with_allele_evidence(prepared):

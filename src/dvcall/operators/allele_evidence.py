@@ -33,13 +33,13 @@ ALLELE_FEATURE_NAMES = (
     "ref_forward_fraction", "alt_forward_fraction",
     "deletion_mean_mapq", "deletion_mismatch_load",
     "het_vs_hom_ref_llr", "hom_alt_vs_het_llr",
-    "noise_level",
+    "noise_level", "indel_noise_level",
 )
 NUM_ALLELE_FEATURES = len(ALLELE_FEATURE_NAMES)
 # Bumped whenever one of these features changes meaning: a model trained on others is refused.
 # (2: a read with an insertion anchored at the position counts for the insertion, and the
-# top alternative may be a deletion or an insertion; 1 knew bases only.)
-ALLELE_FEATURE_SET = 2
+# top alternative may be a deletion or an insertion; 1 knew bases only. 3: indel_noise_level.)
+ALLELE_FEATURE_SET = 3
 
 QUALITY_BINS = 64  # Phred scores above 63 share the last bin of the error table
 END_DISTANCE_CAP = 50.0  # bases from the read end past which a base counts as mid-read
@@ -114,6 +114,15 @@ def error_table(codes: jax.Array, quality: jax.Array, positions: jax.Array,
     return jnp.clip(table, MIN_ERROR, MAX_ERROR), rate
 
 
+def indel_error_rate(indel_reads: jax.Array, site_reads: jax.Array) -> jax.Array:
+    """``()`` the chunk's indel events per read base where no indel looks real (fewer than
+    VARIANT_MIN_READS reads or VARIANT_MIN_SHARE of the depth carry one): how often this
+    BAM's reads show an indel that is not there (1 event in 1e5 bases when none is seen)."""
+    quiet = ~((indel_reads >= VARIANT_MIN_READS)
+              & (indel_reads >= VARIANT_MIN_SHARE * site_reads))
+    return (jnp.sum(jnp.where(quiet, indel_reads, 0.0)) + 1.0) / (jnp.sum(site_reads) + 1e5)
+
+
 def _signed_log(x: jax.Array) -> jax.Array:
     """A log-likelihood ratio squashed to a few units, its sign and order kept."""
     return jnp.sign(x) * jnp.log1p(jnp.abs(x)) / 3.0
@@ -136,8 +145,8 @@ def _as_alleles(base_one_hot: jax.Array) -> jax.Array:
 def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
                     ends: jax.Array, mask: jax.Array, reverse: jax.Array, mapq: jax.Array,
                     clipped: jax.Array, indels: jax.Array, insertion_at: jax.Array,
-                    reference: jax.Array | None, per_code: jax.Array, index: jax.Array
-                    ) -> jax.Array:
+                    reference: jax.Array | None, per_code: jax.Array, indel_reads: jax.Array,
+                    index: jax.Array) -> jax.Array:
     """``(L, NUM_ALLELE_FEATURES)`` per-allele evidence at the positions ``index`` (K,)
     (entries ``>= L`` are unused slots), zeros at every other position.
 
@@ -146,8 +155,9 @@ def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
     ``mask``/``reverse``/``mapq``/``clipped``/``indels`` per read (real read, reverse strand,
     Phred MAPQ, has a soft clip, its insertions and deletions, the window position of its
     insertion's anchor or -1), ``reference`` the ``(L,)`` reference codes, ``per_code`` the
-    ``(L, 6)`` plain read counts of each code. An indel read's likelihood terms take the
-    quality of its base before the event.
+    ``(L, 6)`` plain read counts of each code, ``indel_reads`` the ``(L,)`` reads with an
+    insertion or a deletion anchored at each position. An indel read's likelihood terms take
+    the quality of its base before the event.
     """
     length, width = per_code.shape[0], codes.shape[-1]
     reference = (jnp.full(length, 4, jnp.int32) if reference is None
@@ -206,13 +216,14 @@ def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
     sums = jax.lax.fori_loop(0, steps, block,
                              jnp.zeros((len(index) * (ALLELES + 1), num_values)))
     sums = sums.reshape(len(index), ALLELES + 1, num_values)[:, :ALLELES]
-    features = _features_of_sums(sums, ref_one_hot[at], rate)
+    features = _features_of_sums(sums, ref_one_hot[at], rate,
+                                 indel_error_rate(indel_reads, site_reads))
     out = jnp.zeros((length + 1, NUM_ALLELE_FEATURES), jnp.float32)
     return out.at[jnp.where(used, at, length)].set(features)[:length]
 
 
-def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, rate: jax.Array
-                      ) -> jax.Array:
+def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, rate: jax.Array,
+                      indel_rate: jax.Array) -> jax.Array:
     """``(K, NUM_ALLELE_FEATURES)`` from the per-(candidate, allele) sums of the values."""
     alt_one_hot = _top_alternative(sums[:, :, _ONE], ref_one_hot)
     ref = jnp.sum(_as_alleles(ref_one_hot)[:, :, None] * sums, 1)
@@ -235,11 +246,12 @@ def _features_of_sums(sums: jax.Array, ref_one_hot: jax.Array, rate: jax.Array
            - ref[:, _LOG_WRONG] - alt[:, _LOG_WRONG])
     hom_alt = alt[:, _LOG_RIGHT] + wrong_everywhere - alt[:, _LOG_WRONG]
     noise = jnp.full(len(sums), jnp.clip(-jnp.log10(rate) / 4.0, 0.0, 2.0))
+    indel_noise = jnp.full(len(sums), jnp.clip(-jnp.log10(indel_rate) / 4.0, 0.0, 2.0))
     columns = [value for pair in zip(means(ref), means(alt)) for value in pair] + [
         forward_fraction(ref), forward_fraction(alt),
         deletion[:, _MAPQ] / deletion_reads,
         jnp.log1p(deletion[:, _LOAD] / deletion_reads) / 2.0,
         _signed_log(het - hom_ref), _signed_log(hom_alt - het),
-        noise,
+        noise, indel_noise,
     ]
     return jnp.stack(columns, -1)

@@ -306,7 +306,8 @@ def position_evidence(
     context = {"codes": raw_codes, "per_code": per_code, "ends": ends, "mask": mask,
                "reverse": reverse.astype(jnp.float32), "mapq": ev["mapping_quality"],
                "clipped": ev["soft_clipped"], "indels": ev["read_indels"],
-               "insertion_at": ev["read_insertion"].astype(jnp.int32), "reference": reference}
+               "insertion_at": ev["read_insertion"].astype(jnp.int32), "reference": reference,
+               "indel_reads": insertions + deletion_starts}
     return distribution, features, context
 
 
@@ -318,7 +319,7 @@ def allele_evidence(context: dict, quality: jax.Array, positions: jax.Array,
     c = context
     return allele_features(c["codes"], quality, positions, c["ends"], c["mask"], c["reverse"],
                            c["mapq"], c["clipped"], c["indels"], c["insertion_at"],
-                           c["reference"], c["per_code"], index)
+                           c["reference"], c["per_code"], c["indel_reads"], index)
 
 
 CANDIDATE_FRACTION = 0.05
