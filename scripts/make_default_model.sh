@@ -29,7 +29,7 @@
 # three more sets (g: 1 x 500 kb, 6x, art HiSeq 1000 2x100; h: 1 x 500 kb, 25x, art MiSeq v1
 # 2x250; i: 1 x 400 kb, 60x, dwgsim at 0.4% error), `dvcall train --allele-evidence`, then its
 # QUAL calibration fitted on the eight selection sets (scripts/calibration_sets.sh) and
-# stored in the file. 14.4 min of training on 2 cores.
+# stored in the file. 18.6 min of training on 2 cores (allele feature set 3).
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"

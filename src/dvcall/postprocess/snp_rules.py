@@ -74,9 +74,9 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     if len(rows) == 0 or hi <= lo:
         return CLEAN_ALT_ERROR
     codes, quality = reads.codes[rows], reads.quality[rows]
-    cols = np.arange(width)
-    index = (reads.starts[rows] - window_start)[:, None] + cols[None, :]
-    span = (reads.ends[rows] - reads.starts[rows])[:, None]
+    cols = np.arange(width, dtype=np.int32)
+    index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols[None, :]
+    span = (reads.ends[rows] - reads.starts[rows]).astype(np.int32)[:, None]
     ok = ((cols[None, :] >= CLEAN_END_MARGIN) & (cols[None, :] < span - CLEAN_END_MARGIN)
           & (reads.mapq[rows, None] >= CLEAN_MAPQ) & (index >= lo) & (index < min(hi, length))
           & (codes < 4) & (quality >= CLEAN_BASE_QUALITY))
@@ -132,12 +132,13 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound)."""
     snp_pass = CLEAN_MAX_P_REF
-    no_pass = calibrated_p_ref(p_ref, "SNP", calibration) >= 10.0 ** (-PASS_QUAL["SNP"] / 10)
-    inside = np.zeros(len(p_ref), bool)
-    inside[FLANK : FLANK + chunk.end - chunk.start] = True
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
-    unsure = np.flatnonzero(inside & (p_ref < 1.0) & (reference < N_CODE)
-                            & (no_pass | (variant_class != SNP)))
+    inside = FLANK + np.flatnonzero((p_ref[FLANK : FLANK + chunk.end - chunk.start] < 1.0)
+                                    & (reference[FLANK : FLANK + chunk.end - chunk.start]
+                                       < N_CODE))
+    no_pass = (calibrated_p_ref(p_ref[inside], "SNP", calibration)
+               >= 10.0 ** (-PASS_QUAL["SNP"] / 10))
+    unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
