@@ -27,6 +27,18 @@ from dvcall.postprocess.thresholds import (
 )
 
 
+def _clean(reads: ProjectedReads, row: np.ndarray, col: np.ndarray, codes: np.ndarray,
+           quality: np.ndarray) -> np.ndarray:
+    """bool, elementwise: the base at (``row``, ``col``) of the projected reads (its code
+    and quality given, as the caller gathered them) is clean: an A/C/G/T of base quality
+    >= CLEAN_BASE_QUALITY in a read of MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside
+    the read's aligned ends."""
+    span = reads.ends[row] - reads.starts[row]
+    return ((col >= CLEAN_END_MARGIN) & (col < span - CLEAN_END_MARGIN)
+            & (reads.mapq[row] >= CLEAN_MAPQ) & (codes < 4)
+            & (quality >= CLEAN_BASE_QUALITY))
+
+
 def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.ndarray
                       ) -> np.ndarray:
     """``(M, 4)`` counts of A C G T at window ``positions`` over clean bases only: base
@@ -46,14 +58,12 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
     site = np.repeat(np.arange(len(positions)), per_site)
     first = np.cumsum(per_site) - per_site
     row = order[np.arange(len(site)) - first[site] + lo[site]]
-    q = at[site]
-    col = q - reads.starts[row]
-    ok = ((q >= reads.starts[row] + CLEAN_END_MARGIN) & (q < reads.ends[row] - CLEAN_END_MARGIN)
-          & (reads.mapq[row] >= CLEAN_MAPQ) & (col < reads.codes.shape[1]))
-    site, row, col = site[ok], row[ok], col[ok]
-    codes = reads.codes[row, col].astype(np.int64)
-    ok = (codes < 4) & (reads.quality[row, col] >= CLEAN_BASE_QUALITY)
-    np.add.at(counts, (site[ok], codes[ok]), 1)
+    col = at[site] - reads.starts[row]
+    within = col < reads.codes.shape[1]
+    site, row, col = site[within], row[within], col[within]
+    codes = reads.codes[row, col]
+    ok = _clean(reads, row, col, codes, reads.quality[row, col])
+    np.add.at(counts, (site[ok], codes[ok].astype(np.int64)), 1)
     return counts
 
 
@@ -73,13 +83,11 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     prior = CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR
     if len(rows) == 0 or hi <= lo:
         return CLEAN_ALT_ERROR
-    codes, quality = reads.codes[rows], reads.quality[rows]
-    cols = np.arange(width, dtype=np.int32)
-    index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols[None, :]
-    span = (reads.ends[rows] - reads.starts[rows]).astype(np.int32)[:, None]
-    ok = ((cols[None, :] >= CLEAN_END_MARGIN) & (cols[None, :] < span - CLEAN_END_MARGIN)
-          & (reads.mapq[rows, None] >= CLEAN_MAPQ) & (index >= lo) & (index < min(hi, length))
-          & (codes < 4) & (quality >= CLEAN_BASE_QUALITY))
+    codes = reads.codes[rows]
+    cols = np.arange(width, dtype=np.int32)[None, :]
+    index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols
+    ok = (_clean(reads, rows[:, None], cols, codes, reads.quality[rows])
+          & (index >= lo) & (index < min(hi, length)))
     index = index[ok]
     ref = np.asarray(reference)[index]
     known = ref < 4
@@ -133,9 +141,8 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound)."""
     snp_pass = CLEAN_MAX_P_REF
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
-    inside = FLANK + np.flatnonzero((p_ref[FLANK : FLANK + chunk.end - chunk.start] < 1.0)
-                                    & (reference[FLANK : FLANK + chunk.end - chunk.start]
-                                       < N_CODE))
+    own = slice(FLANK, FLANK + chunk.end - chunk.start)  # the chunk's positions, no flanks
+    inside = FLANK + np.flatnonzero((p_ref[own] < 1.0) & (reference[own] < N_CODE))
     no_pass = (calibrated_p_ref(p_ref[inside], "SNP", calibration)
                >= 10.0 ** (-PASS_QUAL["SNP"] / 10))
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
