@@ -263,3 +263,32 @@ def test_a_weak_rival_spelling_does_not_make_a_hom_deletion_het():
         (anchor,) = {a for a, r, al in support.allele_reads if len(r) - len(al) == 3}
         assert support.allele_reads[(anchor, ref[anchor : anchor + 4], ref[anchor])] == 12
         assert support.depths(anchor) == (against, 12), support.allele_reads
+
+
+def test_mismatches_an_indel_haplotype_explains_are_masked_and_a_true_snp_is_kept():
+    # a read aligned end to end (no insertion in its CIGAR) past the GG insertion: its last
+    # bases land two columns off and mismatch the reference there
+    snp_at = ANCHOR + 15  # on the insertion's haplotype, past the run
+    carrier = ALT[:snp_at] + "G" + ALT[snp_at + 1:]  # RIGHT has no G: a mismatch anywhere
+    reads = _reads() + [_read(carrier, 40, 100, [(0, 100)])]
+    projected = _project(reads)
+    evidence = normalize_indels(projected, REF, 0)
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    before = projected.codes.copy()
+    support.mask_explained(projected)
+
+    def mismatches(codes, row):
+        start, cols = int(projected.starts[row]), np.arange(codes.shape[1])
+        inside = (start + cols < len(REF)) & (codes[row] < 4)
+        return set((start + cols[inside & (codes[row] != ref_codes[np.minimum(
+            start + cols, len(REF) - 1)])]).tolist())
+
+    last = len(reads) - 1
+    shifted = mismatches(before, last)
+    assert len(shifted) >= 3  # the shift shows as mismatches before masking
+    # after it, only the carrier's own base mismatches (where its CIGAR puts it)
+    assert mismatches(projected.codes, last) == {snp_at}
+    masked = set(zip(*np.nonzero(before != projected.codes)))
+    assert {int(r) for r, _ in masked} <= {3, 4, last}  # only reads aligned without the insertion
+    assert (projected.codes[before != projected.codes] == 4).all()

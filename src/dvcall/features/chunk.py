@@ -76,6 +76,7 @@ def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
     indels = normalize_indels(reads, ref_text, chunk.window_start)
     repeat = repeat_span(ref_codes)
     realigned = realign_indels(reads, indels, ref_text, chunk.window_start, repeat)
+    realigned.mask_explained(reads)
     data = model_input(reads, ref_codes, chunk.window_start, depth,
                        indel_cells(reads, indels, chunk.window_start), repeat)
     return PreparedChunk(reads, ref_text, indels, data, realigned)

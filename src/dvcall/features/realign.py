@@ -12,12 +12,12 @@ the same reads.
 """
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 import numpy as np
 
-from dvcall.encoding import BASE_CODE
+from dvcall.encoding import BASE_CODE, N_CODE
 from dvcall.features.indels import IndelEvidence
 from dvcall.features.projection import ProjectedReads
 from dvcall.features.repeats import repeat_start
@@ -40,6 +40,17 @@ class RealignedSupport:
     ref: np.ndarray  # (L,) reads best explained by another haplotype of its group (the
     # reference, or an indel at another anchor)
     allele_reads: dict[tuple[int, str, str], int]  # (anchor, REF, ALT) -> reads
+    # bases whose mismatch against the reference the read's indel haplotype explains: read
+    # rows and projection columns (a read misaligned at its end shifts the bases past an
+    # indel onto the wrong reference columns, where they look like SNPs)
+    explained_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    explained_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def mask_explained(self, reads: ProjectedReads) -> None:
+        """Turn the explained mismatches into unknown bases (N), in place, so that neither
+        the model nor the SNP rules count them as evidence for a SNP."""
+        reads.codes[self.explained_rows, self.explained_cols] = N_CODE
+        reads.quality[self.explained_rows, self.explained_cols] = 0
 
     def depths(self, anchor: int) -> tuple[int, int] | None:
         """(reference reads, alt reads) at a realigned anchor, else None."""
@@ -79,6 +90,8 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         return result
     ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
     block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
+    explained_rows: list[np.ndarray] = []
+    explained_cols: list[np.ndarray] = []
     for group in _anchor_groups(by_anchor, repeat):
         alleles = sorted(((n, anchor, ref, alt) for anchor in group
                           for n, ref, alt in by_anchor[anchor]), reverse=True)[:MAX_ALLELES]
@@ -98,10 +111,13 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
                 at, shift = anchor + len(ref), shift + len(alt) - len(ref)
             haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
             shifts.append(shift)
-        counts = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
-                         shifts)
-        if counts is None:
+        assigned = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
+                           shifts, ref_codes)
+        if assigned is None:
             continue
+        counts, rows, cols = assigned
+        explained_rows.append(rows)
+        explained_cols.append(cols)
         decided = int(counts.sum())
         for i, (_, anchor, ref, alt) in enumerate(alleles):
             n = sum(int(c) for members, c in zip(carriers, counts[1:]) if i in members)
@@ -116,6 +132,9 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
                 if c >= strong and not any(alleles[i][1] == anchor for i in members):
                     against += int(c)
             ref_reads[anchor] = against
+    if explained_rows:
+        result.explained_rows = np.concatenate(explained_rows)
+        result.explained_cols = np.concatenate(explained_cols)
     return result
 
 
@@ -155,9 +174,11 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
 
 
 def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anchor: int,
-            end: int, lo: int, hi: int, haplotypes: list[np.ndarray],
-            shifts: list[int]) -> np.ndarray | None:
-    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``."""
+            end: int, lo: int, hi: int, haplotypes: list[np.ndarray], shifts: list[int],
+            ref_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``,
+    and the (row, column) of each base of a read given to an indel haplotype that mismatches
+    the reference where its CIGAR puts it but matches that haplotype where realignment does."""
     rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
     if len(rows) == 0:
         return None
@@ -179,19 +200,64 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anc
     # placement. One placement alone misleads when the aligner put the indel in the wrong
     # place near the read's end (a read starting 2 bases before a deletion, say).
     costs = np.full((len(rows), len(haplotypes)), np.iinfo(np.int64).max, np.int64)
+    placed = np.zeros((len(rows), len(haplotypes)), np.int64)  # haplotype index of base 0
     for aligned, at_ref, after_indel in ((left, anchor - lo, False), (right, end - lo, True)):
         has = aligned >= 0
         if not has.any():
             continue
-        offset = np.where(has, aligned - first, 0)[:, None]  # the anchoring base in the read
+        offset = np.where(has, aligned - first, 0)  # the anchoring base in the read
         for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
-            hap_index = at_ref + (shift if after_indel else 0) - offset + k[None, :]
-            valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
-            hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
-            mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
-            cost = (quals * mismatch).sum(axis=1)
-            costs[:, h] = np.where(has, np.minimum(costs[:, h], cost), costs[:, h])
+            start = at_ref + (shift if after_indel else 0) - offset
+            cost = _mismatch_cost(haplotype, start, bases, quals)
+            better = has & (cost < costs[:, h])
+            costs[:, h] = np.where(better, cost, costs[:, h])
+            placed[:, h] = np.where(better, start, placed[:, h])
     order = np.sort(costs, axis=1)
     decided = order[:, 1] - order[:, 0] >= MIN_MARGIN
-    best = np.argmin(costs, axis=1)[decided]
-    return np.bincount(best, minlength=len(haplotypes))
+    best = np.argmin(costs, axis=1)
+    counts = np.bincount(best[decided], minlength=len(haplotypes))
+    # the mismatches an indel haplotype explains, in the reads given to one
+    on_indel = np.flatnonzero(decided & (best > 0))
+    explained_rows, explained_cols = [], []
+    for h in np.unique(best[on_indel]).tolist():
+        members = on_indel[best[on_indel] == h]
+        haplotype = haplotypes[h]
+        hap_index = placed[members, h][:, None] + k[None, :]
+        valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases[members] < 4)
+        matches = valid & (haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+                           == bases[members])
+        member, base = np.nonzero(matches)
+        row = rows[members][member]
+        col = _projected_column(reads, row, first[members][member] + base)
+        position = reads.starts[row] + col - window_start
+        inside = (col >= 0) & (position >= 0) & (position < len(ref_codes))
+        row, col, position = row[inside], col[inside], position[inside]
+        read_code = reads.codes[row, col]
+        wrong = (read_code < 4) & (read_code != ref_codes[position])
+        explained_rows.append(row[wrong])
+        explained_cols.append(col[wrong])
+    if explained_rows:
+        return counts, np.concatenate(explained_rows), np.concatenate(explained_cols)
+    return counts, np.zeros(0, np.int64), np.zeros(0, np.int64)
+
+
+def _mismatch_cost(haplotype: np.ndarray, start: np.ndarray, bases: np.ndarray,
+                   quals: np.ndarray) -> np.ndarray:
+    """Per read, the summed qualities of its bases that mismatch ``haplotype`` when its base
+    0 is placed at haplotype index ``start``."""
+    hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
+    valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
+    hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+    mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
+    return (quals * mismatch).sum(axis=1)
+
+
+def _projected_column(reads: ProjectedReads, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """The projection column (reference offset from the read's start) the CIGAR aligns each
+    query base to (-1 for an inserted or soft-clipped base)."""
+    key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_query
+    wanted = rows.astype(np.int64) * (1 << 32) + query
+    i = np.maximum(np.searchsorted(key, wanted, side="right") - 1, 0)
+    ok = ((reads.block_read[i] == rows) & (query >= reads.block_query[i])
+          & (query < reads.block_query[i] + reads.block_length[i]))
+    return np.where(ok, reads.block_col[i] + query - reads.block_query[i], -1)
