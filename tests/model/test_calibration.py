@@ -12,7 +12,14 @@ from safetensors import safe_open
 from safetensors.numpy import load_file
 
 from dvcall.errors import InputError
-from dvcall.model.calibration import CALIBRATION_KEY, read_calibration, write_calibration
+from dvcall.model.calibration import (
+    CALIBRATION_KEY,
+    INDEL_NOISE_KEY,
+    read_calibration,
+    read_indel_noise,
+    write_calibration,
+    write_indel_noise,
+)
 from dvcall.model.shipped import default_model_path
 from dvcall.postprocess.genotypes import calibrated_p_ref
 from dvcall.postprocess.thresholds import QUAL_CALIBRATION
@@ -80,3 +87,20 @@ def test_a_damaged_calibration_is_one_line_error(tmp_path, testdata):
     assert "QUAL calibration is damaged" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out.vcf").exists()
+
+
+def test_indel_noise_is_written_read_back_and_a_damaged_one_refused(tmp_path):
+    model = tmp_path / "noise.safetensors"
+    shutil.copy(default_model_path(), model)
+    assert read_indel_noise(model) is None  # the shipped file: INDEL_NOISE_TRAINED applies
+    write_indel_noise(model, 3.5e-5)
+    assert read_indel_noise(model) == 3.5e-5
+    assert read_calibration(model) == read_calibration(default_model_path())
+    from safetensors.numpy import save_file
+
+    with safe_open(str(model), "numpy") as fh:
+        metadata = dict(fh.metadata())
+    metadata[INDEL_NOISE_KEY] = "-1"
+    save_file(load_file(str(model)), str(model), metadata=metadata)
+    with pytest.raises(InputError, match="indel noise"):
+        read_indel_noise(model)

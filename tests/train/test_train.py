@@ -9,6 +9,7 @@ import numpy as np
 from conftest import run_dvcall
 from safetensors.numpy import save_file
 
+from dvcall.model.calibration import read_indel_noise
 from dvcall.model.model_file import load_model
 
 
@@ -35,6 +36,11 @@ def test_train_data_parallel_checkpoint_and_resume(testdata, tmp_path):
     assert "epoch 3/3" in second.stderr and "epoch 1/3" not in second.stderr
     _, info = load_model(tmp_path / "model.safetensors.last")
     assert info["epoch"] == 3
+    # the file records its training BAM's indel noise, as the log states it
+    noise = read_indel_noise(out)
+    stated = re.search(r"indel noise of the noisiest training BAM: (\S+) events", second.stderr)
+    assert noise is not None and 1e-7 < noise < 1e-3
+    assert float(stated.group(1)) == float(f"{noise:.2e}")
     # the trained file is a model `dvcall call` accepts
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "--region", "chr2:1-2000", "--model", out, "--quiet")

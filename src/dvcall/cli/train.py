@@ -81,16 +81,23 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
     refs = refs * len(bams) if len(refs) == 1 else refs
     try:
         from dvcall.io.alignments import ReadFilter
+        from dvcall.model.calibration import read_indel_noise
         from dvcall.model.model_file import load_model
-        from dvcall.train.examples import examples_of_pairs
+        from dvcall.postprocess.thresholds import INDEL_NOISE_TRAINED
+        from dvcall.train.examples import examples_of_pairs, trained_indel_noise
         from dvcall.train.loop import train
 
         examples = examples_of_pairs(list(zip(bams, truths, refs)), bed,
                                      ReadFilter(min_mapq=min_mapq), log)
         model = load_model(init)[0] if init else None
+        # the noisiest BAM the model learnt from, a fine-tuned model's first training included
+        noise = trained_indel_noise(examples)
+        if init:
+            noise = max(noise, read_indel_noise(init) or INDEL_NOISE_TRAINED)
+        log(f"indel noise of the noisiest training BAM: {noise:.2e} events per read base")
         train(examples, out, epochs, learning_rate, init=model, seed=seed, resume=resume,
               log=log, info={"trained_on": [str(b) for b in bams], "dvcall": __version__},
-              allele_evidence=allele_evidence)
+              allele_evidence=allele_evidence, indel_noise=noise)
         _say_written(out)
     except InputError as exc:
         if debug:

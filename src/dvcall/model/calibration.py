@@ -1,7 +1,8 @@
-"""A model's QUAL calibration, kept in its file's metadata: the log-odds of a variant that
-the model states become ``a * x + b`` per kind (Platt scaling), fitted on selection sets by
-scripts/fit_calibration.py. Read without Flax: the caller needs it where a cached executable
-spares loading the model."""
+"""What the caller needs to know about a model beyond its weights, kept in its file's
+metadata and read without Flax (a cached executable spares loading the model): its QUAL
+calibration (the log-odds of a variant that the model states become ``a * x + b`` per
+kind, Platt scaling, fitted on selection sets by scripts/fit_calibration.py), and the indel
+noise of the BAMs it was trained on (written by ``dvcall train``)."""
 
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ from dvcall.errors import InputError
 from dvcall.io.files import atomic_output
 
 CALIBRATION_KEY = "qual_calibration"
+INDEL_NOISE_KEY = "indel_noise_trained"
 
 
 def read_calibration(path: Path) -> dict[str, tuple[float, float]] | None:
@@ -35,9 +37,39 @@ def read_calibration(path: Path) -> dict[str, tuple[float, float]] | None:
 
 def write_calibration(path: Path, calibration: dict[str, tuple[float, float]]) -> None:
     """Store a QUAL calibration in a model file (its weights and other metadata unchanged)."""
+    _write_metadata(path, CALIBRATION_KEY,
+                    json.dumps({k: list(v) for k, v in calibration.items()}))
+
+
+def read_indel_noise(path: Path) -> float | None:
+    """The indel events per read base of the noisiest BAM the model was trained on, or None
+    (a model written before ``dvcall train`` recorded it: the shipped model's applies)."""
+    try:
+        with safe_open(str(path), framework="numpy") as fh:
+            text = (fh.metadata() or {}).get(INDEL_NOISE_KEY)
+    except (SafetensorError, OSError, ValueError):
+        return None
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value < 1.0:
+        raise InputError(f"{path}: the model file's indel noise ({text!r}) is damaged; "
+                         "retrain it with 'dvcall train'")
+    return value
+
+
+def write_indel_noise(path: Path, rate: float) -> None:
+    """Store the training BAMs' indel noise in a model file (weights unchanged)."""
+    _write_metadata(path, INDEL_NOISE_KEY, repr(float(rate)))
+
+
+def _write_metadata(path: Path, key: str, text: str) -> None:
     with safe_open(str(path), framework="numpy") as fh:
         metadata = dict(fh.metadata() or {})
-    metadata[CALIBRATION_KEY] = json.dumps({k: list(v) for k, v in calibration.items()})
+    metadata[key] = text
     weights = load_file(str(path))
     with atomic_output(path) as tmp:
         save_file(weights, str(tmp), metadata=metadata)

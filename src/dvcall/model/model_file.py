@@ -14,6 +14,7 @@ from safetensors.numpy import load_file, save_file
 
 from dvcall.errors import InputError
 from dvcall.io.files import atomic_output
+from dvcall.model.calibration import INDEL_NOISE_KEY
 from dvcall.model.shipped import default_model_path
 from dvcall.operators.allele_evidence import ALLELE_FEATURE_SET
 from dvcall.operators.evidence import FEATURE_SET
@@ -52,9 +53,11 @@ def _library_versions() -> dict[str, str]:
     return {name: version(name) for name in ("dvcall", "jax", "jaxlib", "flax", "optax", "numpy")}
 
 
-def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None) -> None:
-    """Write weights, the config that built them, ``info`` (training facts) and the versions
-    of the libraries that trained them: one recipe gives other weights under other versions."""
+def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None,
+               indel_noise: float | None = None) -> None:
+    """Write weights, the config that built them, ``info`` (training facts), the versions
+    of the libraries that trained them (one recipe gives other weights under other versions)
+    and ``indel_noise``, the training BAMs' (:func:`dvcall.model.calibration.read_indel_noise`)."""
     metadata = {
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(pipeline.config.to_dict()),
@@ -63,6 +66,8 @@ def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None =
         "info": json.dumps(info or {}),
         "libraries": json.dumps(_library_versions()),
     }
+    if indel_noise is not None:
+        metadata[INDEL_NOISE_KEY] = repr(float(indel_noise))
     save_state(nnx.state(pipeline, nnx.Param), path, metadata)
 
 

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from dvcall.encoding import DELETION
+from dvcall.features.noise import looks_like_variant, quiet_event_rate
 
 ALLELE_FEATURE_NAMES = (
     "ref_mean_base_quality", "alt_mean_base_quality",
@@ -43,9 +44,6 @@ ALLELE_FEATURE_SET = 3
 
 QUALITY_BINS = 64  # Phred scores above 63 share the last bin of the error table
 END_DISTANCE_CAP = 50.0  # bases from the read end past which a base counts as mid-read
-# A position looks variant (and is left out of the error table) where the top alternative
-# base has at least this many reads and this share of them: hets and hom-alts, not errors.
-VARIANT_MIN_READS, VARIANT_MIN_SHARE = 2.0, 0.2
 # Weight of the Phred-stated rate in each quality bin's estimate, in bases: a bin with few
 # bases keeps about what its quality claims.
 PRIOR_BASES = 200.0
@@ -115,12 +113,10 @@ def error_table(codes: jax.Array, quality: jax.Array, positions: jax.Array,
 
 
 def indel_error_rate(indel_reads: jax.Array, site_reads: jax.Array) -> jax.Array:
-    """``()`` the chunk's indel events per read base where no indel looks real (fewer than
-    VARIANT_MIN_READS reads or VARIANT_MIN_SHARE of the depth carry one): how often this
-    BAM's reads show an indel that is not there (1 event in 1e5 bases when none is seen)."""
-    quiet = ~((indel_reads >= VARIANT_MIN_READS)
-              & (indel_reads >= VARIANT_MIN_SHARE * site_reads))
-    return (jnp.sum(jnp.where(quiet, indel_reads, 0.0)) + 1.0) / (jnp.sum(site_reads) + 1e5)
+    """``()`` the chunk's indel events per read base where no indel looks real
+    (:func:`dvcall.features.noise.quiet_event_rate`): how often this BAM's reads show an
+    indel that is not there."""
+    return quiet_event_rate(indel_reads, site_reads, jnp)
 
 
 def _signed_log(x: jax.Array) -> jax.Array:
@@ -166,8 +162,7 @@ def allele_features(codes: jax.Array, quality: jax.Array, positions: jax.Array,
     ref_one_hot = jax.nn.one_hot(reference, 4, dtype=jnp.float32)  # N: all zero
     top_alt = jnp.max(per_code[:, :4] * (1.0 - ref_one_hot), -1)
     site_reads = per_code[:, :4].sum(-1) + per_code[:, DELETION]
-    variant_site = ((top_alt >= VARIANT_MIN_READS)
-                    & (top_alt >= VARIANT_MIN_SHARE * site_reads))
+    variant_site = looks_like_variant(top_alt, site_reads)
     table, rate = error_table(codes, quality, positions, reference, variant_site)
     log_error = jnp.stack([jnp.log1p(-table), jnp.log(table / 3.0),
                            jnp.log(0.5 * (1.0 - table) + table / 6.0)], -1)

@@ -33,6 +33,26 @@ def record_qual(prob_ref: float, kind: str, calibration: dict | None = None) -> 
     return phred(float(calibrated_p_ref(prob_ref, kind, calibration)), QUAL_CAP)
 
 
+def with_indel_noise(p_ref: float, alt_reads: int, depth: int, rate: float,
+                     trained_rate: float, prior: float) -> float:
+    """A calibrated indel P(ref) with this BAM's indel noise in place of the noise the model
+    was trained under: the odds against the variant are the model's plus the change in the
+    odds that sequencing noise made the ``alt_reads`` of ``depth`` (each read shows the
+    allele with chance ``rate``, against ``trained_rate``; a het shows it in half), at the
+    ``prior`` chance of an indel. Only a noisier BAM moves it, and only where noise could
+    explain the reads: a few reads of many, not a hom or a well-read het."""
+    if rate <= trained_rate or alt_reads <= 0:
+        return p_ref
+    k, n = float(alt_reads), float(max(depth, alt_reads))
+
+    def noise_odds(e: float) -> float:
+        log_ratio = k * np.log(e / 0.5) + (n - k) * np.log((1 - e) / 0.5)
+        return float(np.exp(min(log_ratio + np.log((1 - prior) / prior), 700.0)))
+
+    odds = p_ref / max(1.0 - p_ref, 1e-300) + noise_odds(rate) - noise_odds(trained_rate)
+    return odds / (1.0 + odds)
+
+
 def zygosity(gp: np.ndarray) -> tuple[str, float]:
     """'het' or 'hom' from (hom-ref, het, hom-alt) probabilities, with P(chosen)."""
     het, hom = float(gp[1]), float(gp[2])

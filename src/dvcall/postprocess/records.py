@@ -10,14 +10,19 @@ from dvcall.encoding import BASES
 from dvcall.features.counts import site_depth
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.postprocess.genotypes import (
+    calibrated_p_ref,
+    phred,
     phred_likelihoods,
     quality_of_genotype,
     record_qual,
+    with_indel_noise,
     with_read_likelihood,
     zygosity,
 )
 from dvcall.postprocess.thresholds import (
+    INDEL_PRIOR,
     MIN_REALIGNED_AGAINST,
+    QUAL_CAP,
     READ_ERROR,
     SECOND_ALT_MIN_READS,
     SECOND_ALT_MIN_SHARE,
@@ -104,13 +109,14 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,
                    evidence: IndelEvidence, counts_at, spanning_at, prob_ref: float,
-                   gp: np.ndarray, realigned=None, calibration: dict | None = None
-                   ) -> list[Call]:
+                   gp: np.ndarray, realigned=None, calibration: dict | None = None,
+                   noise: tuple[float, float] | None = None) -> list[Call]:
     """Indel calls for a run of window positions ``[a, b]`` called as indel;
     ``counts_at(position)`` gives the raw counts at a window position, ``spanning_at`` the
     reads that span the indel's repeat there (the REF depth counts only those).
     ``realigned`` (a :class:`dvcall.features.realign.RealignedSupport`), where it has the anchor,
-    gives the allele depths instead of the CIGARs."""
+    gives the allele depths instead of the CIGARs. ``noise``: (the chunk's indel noise rate,
+    the one the model was trained under), for :func:`with_indel_noise`."""
     a, b = run
     sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
     support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
@@ -145,9 +151,11 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     ref_depth = max(spanning_at(pos) - at_site, 0)
     if realigned_depths is not None:
         ref_depth = realigned_depths[0]
-    call = Call(contig, window_start + pos, ref_allele, alts,
-                record_qual(prob_ref, "INDEL", calibration), genotype, 0, depth,
-                [ref_depth] + ads, "INDEL")
+    p_ref = float(calibrated_p_ref(prob_ref, "INDEL", calibration))
+    if noise is not None:
+        p_ref = with_indel_noise(p_ref, ads[0], ref_depth + sum(ads), *noise, INDEL_PRIOR)
+    call = Call(contig, window_start + pos, ref_allele, alts, phred(p_ref, QUAL_CAP),
+                genotype, 0, depth, [ref_depth] + ads, "INDEL")
     return [call.set_likelihoods((float(gp[1]), float(gp[2])))]
 
 

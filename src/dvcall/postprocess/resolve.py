@@ -4,20 +4,27 @@ import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
 from dvcall.features.counts import counts_at, spanning_depth
+from dvcall.features.noise import indel_noise_rate
 from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import INDEL, REF, SNP
 from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
 from dvcall.postprocess.snp_rules import drop_snps_in_deleted_bases, with_clean_snps
-from dvcall.postprocess.thresholds import EMIT_P_REF, PASS_QUAL
+from dvcall.postprocess.thresholds import (
+    EMIT_P_REF,
+    INDEL_NOISE_TRAINED,
+    PASS_QUAL,
+)
 
 
 def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
                   genotypes: np.ndarray, ploidy: Ploidy | None = None,
-                  calibration: dict | None = None) -> list[Call]:
+                  calibration: dict | None = None, trained_indel_noise: float | None = None
+                  ) -> list[Call]:
     """Calls with POS inside the chunk from the model's per-position probabilities; on
     one-copy positions (``ploidy``) with one ALT and GT 1. ``calibration``: the model's QUAL
-    calibration (None: the shipped model's)."""
+    calibration, ``trained_indel_noise`` the indel noise of its training BAMs (None: the
+    shipped model's)."""
     ref_text = prepared.ref_text
 
     def counts(position: int) -> np.ndarray:
@@ -40,13 +47,16 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
                            float(p_snp[p]), snp_genotypes[p], calibration)
         if call is not None:
             calls.append(call)
+    noise = (indel_noise_rate(prepared.reads, prepared.indels, chunk.window_start,
+                              len(ref_text)),
+             INDEL_NOISE_TRAINED if trained_indel_noise is None else trained_indel_noise)
     for a, b in runs(called & (variant_class == INDEL)):
         if b < FLANK - 2 or a > FLANK + (chunk.end - chunk.start) + 2:
             continue
         best = a + int(np.argmin(p_ref[a : b + 1]))
         calls.extend(resolve_indels(chunk.contig, ref_text, (a, b), chunk.window_start,
                                     prepared.indels, counts, spanning, float(p_ref[best]),
-                                    genotypes[best], prepared.realigned, calibration))
+                                    genotypes[best], prepared.realigned, calibration, noise))
     unique = {}
     for call in drop_snps_in_deleted_bases(calls):
         if chunk.start <= call.pos < chunk.end:

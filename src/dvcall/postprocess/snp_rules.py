@@ -6,6 +6,7 @@ import numpy as np
 from dvcall.encoding import N_CODE
 from dvcall.features.chunk import PreparedChunk
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
+from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import SNP
@@ -20,8 +21,6 @@ from dvcall.postprocess.thresholds import (
     CLEAN_MAPQ,
     CLEAN_MAX_P_REF,
     CLEAN_PRIOR_BASES,
-    CLEAN_VARIANT_READS,
-    CLEAN_VARIANT_SHARE,
     PASS_QUAL,
     SNP_PRIOR,
 )
@@ -71,11 +70,12 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
                      ) -> float:
     """The chunk's measured chance that a clean base (as :func:`clean_base_counts` counts
     them) shows one given wrong base: a third of its clean bases' mismatches against the
-    reference, over positions that do not look like a variant (>= CLEAN_VARIANT_READS
-    mismatching reads and >= CLEAN_VARIANT_SHARE of the depth). Measured on the reads that
-    start in the chunk's first CLEAN_ERROR_SPAN bases (at full depth: positions a read
-    length in), and shrunk towards CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES bases, so a chunk of
-    few reads keeps the stated Q20 rate: sequencers and runs differ by more than tenfold."""
+    reference, over positions that do not look like a variant
+    (:func:`dvcall.features.noise.looks_like_variant`, counting all mismatches). Measured on
+    the reads that start in the chunk's first CLEAN_ERROR_SPAN bases (at full depth:
+    positions a read length in), and shrunk towards CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES
+    bases, so a chunk of few reads keeps the stated Q20 rate: sequencers and runs differ by
+    more than tenfold."""
     length, width = len(reference), reads.codes.shape[1]
     first = int(reads.starts.min()) if reads.num_reads else 0
     lo, hi = first - window_start + width, first - window_start + CLEAN_ERROR_SPAN
@@ -94,7 +94,7 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     index, wrong = index[known] - lo, codes[ok][known] != ref[known]
     depth = np.bincount(index, minlength=hi - lo)
     mismatches = np.bincount(index[wrong], minlength=hi - lo)
-    quiet = ~((mismatches >= CLEAN_VARIANT_READS) & (mismatches >= CLEAN_VARIANT_SHARE * depth))
+    quiet = ~looks_like_variant(mismatches, depth)
     errors, bases = float(mismatches[quiet].sum()), float(depth[quiet].sum())
     return (errors + prior) / (bases + CLEAN_PRIOR_BASES) / 3
 

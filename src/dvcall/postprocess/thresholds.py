@@ -33,6 +33,13 @@ SECOND_ALT_MIN_READS = 2
 SECOND_ALT_MIN_SHARE = 0.2
 
 # -- indels --
+# An indel's QUAL counts this BAM's indel noise where it is noisier than the BAMs the model
+# was trained on (genotypes.with_indel_noise), at this prior: indels per base of a germline
+# genome (about 1 in 10,000 in humans).
+INDEL_PRIOR = 1e-4
+# The indel noise of the shipped model's noisiest training BAM (events per read base, set d
+# of scripts/make_default_model.sh), for a model file that does not record its own.
+INDEL_NOISE_TRAINED = 1.018e-5
 # No indel where realignment gave this many reads and none of them carries it.
 MIN_REALIGNED_AGAINST = 4
 
@@ -45,9 +52,6 @@ CLEAN_END_MARGIN = 2  # ... and it lies this many bases inside the read's aligne
 CLEAN_ALT_ERROR = 0.01 / 3
 CLEAN_PRIOR_BASES = 200.0  # the measured rate counts as this many bases at CLEAN_ALT_ERROR
 CLEAN_ERROR_SPAN = 5000  # the rate is measured over reads starting in this many bases
-# Positions left out of the measured rate: they look like variants, not errors.
-CLEAN_VARIANT_READS = 2
-CLEAN_VARIANT_SHARE = 0.2
 SNP_PRIOR = 1e-3  # SNPs per base of a germline genome (about 1 in 1,000 in humans)
 # The test decides a site only where it gives P(ref) below this (and below the model's):
 # the model's P(ref) at QUAL 1, where SNPs passed when the test was chosen.

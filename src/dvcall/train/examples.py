@@ -9,6 +9,7 @@ import numpy as np
 
 from dvcall.features.chunk import prepare_chunk
 from dvcall.features.counts import base_counts
+from dvcall.features.noise import event_rate, indel_noise_events
 from dvcall.io.alignments import AlignmentSource, ReadFilter, expected_depth, open_inputs
 from dvcall.io.reference import open_fasta
 from dvcall.io.regions import Region, plan_chunks, read_bed
@@ -26,6 +27,8 @@ class Example:
     genotypes: np.ndarray
     weights: np.ndarray  # 1 where the position can be learnt from (see valid_positions)
     region: str
+    source: str  # the BAM it came from
+    indel_noise: tuple[float, float]  # (indel events, read bases) where none looks real
 
 
 def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter: ReadFilter,
@@ -47,8 +50,11 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
                                           prepared.ref_text, unused)
         counts = base_counts(prepared.reads, chunk.window_start, chunk.span(chunk_size))
         weights = valid_positions(counts, prepared.data["reference"])
+        noise = indel_noise_events(prepared.reads, prepared.indels, chunk.window_start,
+                                   chunk.span(chunk_size))
         examples.append(Example(prepared.data, classes, genotypes, weights,
-                                f"{chunk.contig}:{chunk.start + 1}-{chunk.end}"))
+                                f"{chunk.contig}:{chunk.start + 1}-{chunk.end}",
+                                str(bam_path), noise))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
         f"{sum(int((e.classes != REF).sum()) for e in examples)} labelled variant positions")
     if sum(unused.values()):
@@ -69,3 +75,15 @@ def examples_of_pairs(pairs: list[tuple[Path, Path, Path]], bed: Path | None,
             regions = read_bed(bed, dict(zip(fasta.references, fasta.lengths)))
         examples += build_examples(bam, ref, truth, read_filter, regions=regions, log=log)
     return examples
+
+
+def trained_indel_noise(examples: list[Example]) -> float:
+    """The indel noise of the noisiest BAM among the examples (events per read base, pooled
+    over its chunks): a BAM the caller meets that is noisier than this is outside what the
+    model learnt (:func:`dvcall.postprocess.genotypes.with_indel_noise`)."""
+    totals: dict[str, list[float]] = {}
+    for e in examples:
+        total = totals.setdefault(e.source, [0.0, 0.0])
+        total[0] += e.indel_noise[0]
+        total[1] += e.indel_noise[1]
+    return max((float(event_rate(*t)) for t in totals.values()), default=float(event_rate(0, 0)))
