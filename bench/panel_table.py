@@ -39,9 +39,10 @@ def qual_bins(roc_path: Path) -> dict:
     return out
 
 
-def gq_bins(vcf: Path, errors_tsv: Path) -> dict:
+def gq_bins(vcf: Path, errors_tsv: Path, every_call: bool = False) -> dict:
     """Per GQ bin: (PASS calls whose allele is true, of them with a wrong genotype, summed
-    10^(-GQ/10))."""
+    10^(-GQ/10)); with ``every_call`` all PASS calls, a false allele's genotype counted wrong
+    (the site is hom-ref), as GQ states the chance that GT is wrong."""
     false_allele, wrong_gt = set(), set()
     with open(errors_tsv) as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
@@ -50,13 +51,14 @@ def gq_bins(vcf: Path, errors_tsv: Path) -> dict:
                 (wrong_gt if row["allele_found"] == "yes" else false_allele).add(key)
     out = {b: [0, 0, 0.0] for b in GQ_BINS}
     for rec in pysam.VariantFile(str(vcf)):
-        if "PASS" not in rec.filter.keys() or (rec.contig, rec.pos) in false_allele:
+        if "PASS" not in rec.filter.keys() or (
+                not every_call and (rec.contig, rec.pos) in false_allele):
             continue
         gq = rec.samples[0]["GQ"]
         for lo, hi in GQ_BINS:
             if lo <= gq < hi:
                 out[(lo, hi)][0] += 1
-                out[(lo, hi)][1] += (rec.contig, rec.pos) in wrong_gt
+                out[(lo, hi)][1] += (rec.contig, rec.pos) in wrong_gt | false_allele
                 out[(lo, hi)][2] += 10 ** (-gq / 10)
     return out
 
@@ -69,6 +71,7 @@ def main(work: Path, names: list[str]) -> None:
               for k in ("SNP", "INDEL")}
     qual = {b: [0, 0, 0.0] for b in QUAL_BINS}
     gq = {b: [0, 0, 0.0] for b in GQ_BINS}
+    gq_all = {b: [0, 0, 0.0] for b in GQ_BINS}
     for name in names:
         d = work / name
         trained = (d / "trained").read_text().strip()
@@ -86,11 +89,13 @@ def main(work: Path, names: list[str]) -> None:
             qual[b][0] += calls
             qual[b][1] += false
             qual[b][2] += promised
-        for b, (calls, wrong, promised) in gq_bins(d / "dvcall.vcf.gz",
-                                                    d / "dvcall.errors.tsv").items():
-            gq[b][0] += calls
-            gq[b][1] += wrong
-            gq[b][2] += promised
+        for every_call, bins in ((False, gq), (True, gq_all)):
+            for b, (calls, wrong, promised) in gq_bins(d / "dvcall.vcf.gz",
+                                                        d / "dvcall.errors.tsv",
+                                                        every_call).items():
+                bins[b][0] += calls
+                bins[b][1] += wrong
+                bins[b][2] += promised
     for group, label in (("all", f"pooled, {len(names)} sets"),
                          ("unseen", "pooled, profiles not in training")):
         print(f"| **{label}** | | " + " | ".join(
@@ -99,6 +104,8 @@ def main(work: Path, names: list[str]) -> None:
           ("QUAL", "calls", "false", "share false", "QUAL states"), qual)
     table("dvcall GQ calibration (PASS calls with a true allele, pooled)",
           ("GQ", "calls", "wrong genotype", "share wrong", "GQ states"), gq)
+    table("dvcall GQ calibration (every PASS call; a false allele's GT is wrong, pooled)",
+          ("GQ", "calls", "wrong genotype", "share wrong", "GQ states"), gq_all)
 
 
 def table(title: str, columns: tuple, bins: dict) -> None:

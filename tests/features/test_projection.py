@@ -97,3 +97,20 @@ def _op_at(seg, ref_pos):
                 return op
             pos += n
     return None
+
+
+def test_bases_at_counts_a_fragment_once_where_its_mates_overlap():
+    """Two mates over one base show it once, the better-quality base kept; a read of
+    another fragment still counts."""
+    from dvcall.features.counts import bases_at
+
+    seq = "ACGTACGTAC" * 3
+    reads = project(np.array([0, 5, 8]), [[(0, 20)], [(0, 20)], [(0, 20)]],
+                    [seq[:20], seq[5:25].replace("A", "C"), seq[8:28]],
+                    [bytes([20] * 20), bytes([35] * 20), bytes([30] * 20)],
+                    np.zeros(3, np.uint8), np.full(3, 60, np.uint8))
+    reads.mate_key = np.array([7, 7, -1])
+    codes, quality = bases_at(reads, 0, 10)  # A (Q20) and its mate's C (Q35); A (Q30)
+    assert sorted(zip(codes.tolist(), quality.tolist())) == [(0, 30), (1, 35)]
+    reads.mate_key = None
+    assert len(bases_at(reads, 0, 10)[0]) == 3

@@ -145,9 +145,23 @@ def test_snp_genotype_follows_the_reads_where_the_model_leans_hom():
                                            (0, 30, (1, 1))]:
         counts = np.zeros(6, np.int64)
         counts[1], counts[0] = ref_reads, alt_reads  # REF C, ALT A
-        call = resolve_snp("chr1", ref, 1, 100, counts, 1e-6, sure_hom)
+        bases = np.array([1] * ref_reads + [0] * alt_reads), np.full(ref_reads + alt_reads, 30)
+        call = resolve_snp("chr1", ref, 1, 100, counts, bases, 1e-6, sure_hom)
         assert (call.alts, call.genotype) == (["A"], genotype), (ref_reads, alt_reads)
         assert call.allele_depths == [ref_reads, alt_reads] and call.pos == 101
+
+
+def test_a_low_quality_reference_base_does_not_make_a_hom_alt_snp_het():
+    """Five Q35 reads of A and one of the reference C: het if the C is Q35, hom-alt if it is
+    Q2 (a base wrong two times in three), whatever the model leans to."""
+    from dvcall.postprocess.records import resolve_snp
+
+    counts = np.array([5, 1, 0, 0, 0, 0])
+    for model_split in (np.array([0.0, 0.9, 0.1]), np.array([0.0, 0.1, 0.9])):
+        for ref_quality, genotype in ((35, (0, 1)), (2, (1, 1))):
+            bases = np.array([1, 0, 0, 0, 0, 0]), np.array([ref_quality] + [35] * 5)
+            call = resolve_snp("chr1", "ACGTACGTAC", 1, 100, counts, bases, 1e-6, model_split)
+            assert call.genotype == genotype, (model_split, ref_quality)
 
 
 def test_indels_in_one_repeat_compete_for_the_reads():

@@ -7,7 +7,8 @@ import pytest
 from dvcall.io.alignments import AlignmentSource, ReadFilter
 from dvcall.io.bam_decoder import BamDecoder
 
-FIELDS = ("starts", "strand", "mapq", "query_codes", "query_quals", "query_lengths")
+FIELDS = ("starts", "strand", "mapq", "query_codes", "query_quals", "query_lengths", "mate_key",
+          "first_mate")
 
 
 def assert_same_records(bam_path, regions, read_filter):
@@ -46,6 +47,24 @@ def test_decoder_matches_pysam_on_the_aligned_testdata(testdata):
     edges = [(c, n - 10, n + 10) for c, n in lengths.items()] + [(c, -5, 1) for c in lengths]
     assert assert_same_records(bam, whole + edges + random_regions(lengths, 80, 1),
                                ReadFilter()) > 1000
+
+
+def test_mate_keys_pair_the_two_reads_of_one_name(testdata):
+    """The name-free mate key pairs reads exactly as their names do on testdata."""
+    source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
+    decoded = source.decoder.decode("chr1", 20_000, 40_000, 0xF04, 1, 30, names=True)
+    records = source.records("chr1", 20_000, 40_000, ReadFilter())
+    assert np.array_equal(records.starts, decoded.starts)  # no downsampling here
+    by_key: dict = {}
+    for key, name, first in zip(records.mate_key.tolist(), decoded.names,
+                                records.first_mate.tolist()):
+        if key >= 0:
+            by_key.setdefault(key, []).append((name, first))
+    pairs = [v for v in by_key.values() if len(v) == 2]
+    assert len(pairs) > 100
+    assert all(a[0] == b[0] and a[1] != b[1] for a, b in pairs)
+    # two fragments with the same ends share a key: rare, and then none is deduplicated
+    assert sum(len(v) > 2 for v in by_key.values()) < 0.01 * len(pairs)
 
 
 @pytest.fixture(scope="module")

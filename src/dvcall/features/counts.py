@@ -21,6 +21,29 @@ def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.nda
     return np.bincount(codes[codes <= DELETION], minlength=6)[:6]
 
 
+def bases_at(reads: ProjectedReads, window_start: int, position: int
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, qualities)`` of the A/C/G/T bases the fragments show at one window
+    position: where both mates of a fragment cover it, only the better-quality base (two
+    reads of one molecule are one observation; samtools and bcftools count them once too)."""
+    col = position + window_start - reads.starts
+    rows = np.flatnonzero((col >= 0) & (col < reads.codes.shape[1]))
+    codes, quality = reads.codes[rows, col[rows]], reads.quality[rows, col[rows]]
+    base = codes < N_CODE
+    rows, codes, quality = rows[base], codes[base], quality[base]
+    if reads.mate_key is not None and len(rows) > 1:
+        # a key held by more than two reads here is two fragments with the same ends
+        key = reads.mate_key[rows]
+        _, inverse, held = np.unique(key, return_inverse=True, return_counts=True)
+        key = np.where((held[inverse] == 2) & (key >= 0), key, -1 - np.arange(len(key)))
+        order = np.lexsort((-quality.astype(np.int64), key))  # by fragment, best base first
+        first = np.ones(len(order), bool)
+        first[1:] = key[order][1:] != key[order][:-1]
+        keep = order[first]
+        codes, quality = codes[keep], quality[keep]
+    return codes, quality
+
+
 def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repeat: int,
                    margin: int = 2) -> int:
     """Reads covering ``[position - margin, position + repeat + margin]``: those that can

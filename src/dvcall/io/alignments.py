@@ -13,7 +13,15 @@ from zlib import crc32
 import numpy as np
 import pysam
 
-from dvcall.encoding import BASE_CODE, REFERENCE_OPS, REVERSE_FLAG, SKIP_FLAGS, read_is_usable
+from dvcall.encoding import (
+    BASE_CODE,
+    FIRST_MATE_FLAG,
+    PAIRED_FLAG,
+    REFERENCE_OPS,
+    REVERSE_FLAG,
+    SKIP_FLAGS,
+    read_is_usable,
+)
 from dvcall.errors import InputError
 from dvcall.io.bam_decoder import BamDecoder, DecodedReads, ranges
 from dvcall.io.reference import open_fasta
@@ -247,6 +255,10 @@ class Records:
     query_codes: np.ndarray  # (Q,) int8 base codes of all reads, concatenated
     query_quals: np.ndarray  # (Q,) uint8
     query_lengths: np.ndarray  # (R,) int64
+    # the two mates of one fragment share a key (-1: unpaired or mate elsewhere); first_mate
+    # tells them apart (SAM flag 0x40)
+    mate_key: np.ndarray | None = None  # (R,) int64
+    first_mate: np.ndarray | None = None  # (R,) bool
 
     @property
     def num_reads(self) -> int:
@@ -262,7 +274,9 @@ class Records:
         return Records(self.starts[idx], self.strand[idx], self.mapq[idx],
                        (ops[op_sel], lengths[op_sel], per_read[idx]),
                        self.query_codes[base_sel], self.query_quals[base_sel],
-                       self.query_lengths[idx])
+                       self.query_lengths[idx],
+                       None if self.mate_key is None else self.mate_key[idx],
+                       None if self.first_mate is None else self.first_mate[idx])
 
 
 def records_from_lists(starts, cigars: list, seqs: list[str], quals: list, strand,
@@ -300,7 +314,8 @@ class AlignmentSource:
         records = Records(decoded.starts, ((decoded.flags & REVERSE_FLAG) > 0).astype(np.uint8),
                           decoded.mapq, (decoded.cigar_ops, decoded.cigar_lengths,
                                          decoded.ops_per_read),
-                          decoded.codes, decoded.quals, decoded.query_lengths)
+                          decoded.codes, decoded.quals, decoded.query_lengths,
+                          *mate_keys(decoded))
         # names are only needed to downsample, which is rare: a second pass
         keep = _keep_by_depth(records.starts,
                               records.starts + _reference_spans(records.cigar_ops),
@@ -313,10 +328,21 @@ class AlignmentSource:
         self.bam.close()
 
 
+def mate_keys(decoded: DecodedReads) -> tuple[np.ndarray, np.ndarray]:
+    """``(key, first mate)`` per read: the mates of one fragment share its leftmost start and
+    template length (-1 for a read without a mate on this contig). Read names would say it
+    surely, but decoding them costs a Python string per read."""
+    paired = ((decoded.flags & PAIRED_FLAG) > 0) & (decoded.template_lengths != 0)
+    left = np.minimum(decoded.starts, decoded.mate_starts)
+    key = left * (1 << 24) + np.minimum(np.abs(decoded.template_lengths), (1 << 24) - 1)
+    return np.where(paired, key, -1), (decoded.flags & FIRST_MATE_FLAG) > 0
+
+
 def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
     """The pysam path: one pass over the records, keeping only the fields the projection
     needs (each attribute costs a conversion per read)."""
     starts, flags, mapqs, cigars, seqs, quals, read_names = [], [], [], [], [], [], []
+    mate_starts, template_lengths = [], []
     min_mapq, groups = read_filter.min_mapq, read_filter.read_groups
     for read in bam.fetch(contig, start, end):
         flag = read.flag
@@ -334,13 +360,17 @@ def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
         cigars.append(cigar)
         seqs.append(seq)
         quals.append(qual if qual is not None else bytes([DEFAULT_BASEQ]) * len(seq))
+        same_contig = read.next_reference_id == read.reference_id
+        mate_starts.append(read.next_reference_start)
+        template_lengths.append(read.template_length if same_contig else 0)
         if names:
             read_names.append(read.query_name)
     records = records_from_lists(starts, cigars, seqs, quals, np.zeros(len(starts)), mapqs)
     ops, lengths, per_read = records.cigar_ops
     return DecodedReads(records.starts, np.asarray(flags, np.uint16), records.mapq, ops,
                         lengths, per_read, records.query_codes, records.query_quals,
-                        records.query_lengths, read_names)
+                        records.query_lengths, read_names, np.asarray(mate_starts, np.int64),
+                        np.asarray(template_lengths, np.int64))
 
 
 def _flatten_cigars(cigars: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

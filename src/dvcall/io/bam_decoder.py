@@ -51,6 +51,9 @@ class DecodedReads:
     quals: np.ndarray  # (Q,) uint8 (missing qualities -> the default given to decode)
     query_lengths: np.ndarray  # (R,) int64
     names: list[str] | None = None
+    # the mate's start and the template length, 0 where the mate is on another contig
+    mate_starts: np.ndarray | None = None  # (R,) int64
+    template_lengths: np.ndarray | None = None  # (R,) int64
 
 
 def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -231,8 +234,11 @@ class BamDecoder:
         if names:
             read_names = [data[a : a + n - 1].decode() for a, n in
                           zip((offsets + 36).tolist(), fixed["l_read_name"].tolist())]
+        same_contig = fixed["next_ref_id"] == ref_id
         return DecodedReads(pos, fixed["flag"].copy(), fixed["mapq"].copy(), ops, lengths,
-                            n_cigar, codes, quals, l_seq, read_names)
+                            n_cigar, codes, quals, l_seq, read_names,
+                            fixed["next_pos"].astype(np.int64),
+                            np.where(same_contig, fixed["tlen"], 0).astype(np.int64))
 
 
 def _rows(raw: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
@@ -273,4 +279,4 @@ def _record_offsets(data: bytes) -> np.ndarray:
 def _empty() -> DecodedReads:
     none = np.zeros(0, np.int64)
     return DecodedReads(none, none.astype(np.uint16), none.astype(np.uint8), none, none, none,
-                        none.astype(np.int8), none.astype(np.uint8), none, [])
+                        none.astype(np.int8), none.astype(np.uint8), none, [], none, none)

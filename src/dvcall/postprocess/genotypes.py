@@ -68,6 +68,28 @@ def with_read_likelihood(gp: np.ndarray, ref_reads: int, alt_reads: int,
     HET_PRIOR. The model's own split sees only CIGAR counts, in which a read that ends inside
     an indel's repeat supports neither allele (see docs/decisions.md)."""
     llr = alt_reads * np.log((1 - read_error) / 0.5) + ref_reads * np.log(read_error / 0.5)
+    return with_hom_log_ratio(gp, llr)
+
+
+def snp_hom_log_ratio(codes: np.ndarray, quality: np.ndarray, ref_index: int,
+                      alt_index: int, read_error: float) -> float:
+    """log P(bases | hom-alt) - log P(bases | het) at a SNP from each read's base and its
+    quality: a base of quality q is wrong with chance 10^(-q/10), and a hom-alt shows the
+    reference with at least ``read_error`` (paralogs, mismapped reads). A reference base
+    of quality 2 is nearly as likely an error on a hom-alt as a read of a het; one of
+    quality 40 is not. Bases of other alleles count for neither."""
+    error = np.minimum(10.0 ** (-np.asarray(quality, np.float64) / 10.0), 0.75)
+    ref_on_hom = np.maximum(error / 3.0, read_error)
+    alt_on_hom = 1.0 - np.maximum(error, read_error)
+    on_het = 0.5 * (1.0 - error) + 0.5 * error / 3.0
+    is_ref, is_alt = codes == ref_index, codes == alt_index
+    return float(np.sum(np.log(alt_on_hom / on_het)[is_alt])
+                 + np.sum(np.log(ref_on_hom / on_het)[is_ref]))
+
+
+def with_hom_log_ratio(gp: np.ndarray, llr: float) -> np.ndarray:
+    """Genotype probabilities with P(variant) the model's and het against hom-alt from the
+    reads' log-likelihood ratio ``llr`` (hom-alt over het) times HET_PRIOR."""
     variant = float(gp[1]) + float(gp[2])
     # in log space: e^llr can overflow with hundreds of reads
     log_het, log_hom = np.log(HET_PRIOR), np.log(1.0 - HET_PRIOR) + llr

@@ -15,6 +15,8 @@ from dvcall.postprocess.genotypes import (
     phred_likelihoods,
     quality_of_genotype,
     record_qual,
+    snp_hom_log_ratio,
+    with_hom_log_ratio,
     with_indel_noise,
     with_read_likelihood,
     zygosity,
@@ -79,9 +81,11 @@ def is_second_alt(reads: int, depth: int) -> bool:
 
 
 def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.ndarray,
-                prob_ref: float, gp: np.ndarray, calibration: dict | None = None
-                ) -> Call | None:
-    """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL)."""
+                bases: tuple[np.ndarray, np.ndarray], prob_ref: float, gp: np.ndarray,
+                calibration: dict | None = None) -> Call | None:
+    """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL) and
+    ``bases`` (the reads' base codes and qualities there: het against hom-alt weighs each
+    read by its quality)."""
     ref_base = ref[p]
     if ref_base not in BASES:
         return None
@@ -91,7 +95,8 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     if alt_counts[0][0] == 0:
         return None
     depth = int(site_depth(counts))
-    gp = with_read_likelihood(gp, int(counts[ref_index]), alt_counts[0][0], SNP_READ_ERROR)
+    gp = with_hom_log_ratio(gp, snp_hom_log_ratio(*bases, ref_index, alt_counts[0][1],
+                                                  SNP_READ_ERROR))
     kind, _ = zygosity(gp)
     alts = [BASES[alt_counts[0][1]]]
     if kind == "het":
