@@ -23,25 +23,63 @@ def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.nda
 
 def bases_at(reads: ProjectedReads, window_start: int, position: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, qualities)`` of the A/C/G/T bases the fragments show at one window
-    position: where both mates of a fragment cover it, only the better-quality base (two
-    reads of one molecule are one observation; samtools and bcftools count them once too)."""
-    col = position + window_start - reads.starts
-    rows = np.flatnonzero((col >= 0) & (col < reads.codes.shape[1]))
-    codes, quality = reads.codes[rows, col[rows]], reads.quality[rows, col[rows]]
+    """``(codes, qualities)`` at one window position (:func:`bases_at_sites`)."""
+    return bases_at_sites(reads, window_start, np.array([position]))[0]
+
+
+def reads_over(reads: ProjectedReads, window_start: int, positions: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(site, row, column)`` of every read over each window position (``site`` indexes
+    ``positions``; the column is the position's in the read's projection), found by binary
+    search in start order: no read x position product."""
+    positions = np.asarray(positions, np.int64)
+    if reads.num_reads == 0 or len(positions) == 0:
+        none = np.zeros(0, np.int64)
+        return none, none, none
+    order = np.argsort(reads.starts, kind="stable")
+    starts, ends = reads.starts[order], reads.ends[order]
+    at = positions + window_start
+    longest = int((ends - starts).max())
+    lo = np.searchsorted(starts, at - longest + 1)
+    hi = np.searchsorted(starts, at, side="right")
+    per_site = hi - lo  # reads starting early enough: site i takes sorted reads lo[i]..hi[i]
+    site = np.repeat(np.arange(len(positions)), per_site)
+    first = np.cumsum(per_site) - per_site
+    row = order[np.arange(len(site)) - first[site] + lo[site]]
+    col = at[site] - reads.starts[row]
+    within = col < reads.codes.shape[1]
+    return site[within], row[within], col[within]
+
+
+def bases_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndarray
+                   ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per window position, ``(codes, qualities)`` of the A/C/G/T bases the fragments show
+    there: where both mates of a fragment cover it, only the better-quality base (two reads
+    of one molecule are one observation; samtools and bcftools count them once too). A key
+    that more than two reads over a position hold is two fragments with the same ends: all
+    of them count."""
+    site, row, col = reads_over(reads, window_start, positions)
+    codes, quality = reads.codes[row, col], reads.quality[row, col]
     base = codes < N_CODE
-    rows, codes, quality = rows[base], codes[base], quality[base]
-    if reads.mate_key is not None and len(rows) > 1:
-        # a key held by more than two reads here is two fragments with the same ends
-        key = reads.mate_key[rows]
-        _, inverse, held = np.unique(key, return_inverse=True, return_counts=True)
-        key = np.where((held[inverse] == 2) & (key >= 0), key, -1 - np.arange(len(key)))
-        order = np.lexsort((-quality.astype(np.int64), key))  # by fragment, best base first
-        first = np.ones(len(order), bool)
-        first[1:] = key[order][1:] != key[order][:-1]
-        keep = order[first]
-        codes, quality = codes[keep], quality[keep]
-    return codes, quality
+    site, row, codes, quality = site[base], row[base], codes[base], quality[base]
+    if reads.mate_key is not None and len(row) > 1:
+        key = reads.mate_key[row]
+        order = np.lexsort((key, site))
+        k, st = key[order], site[order]
+        same = (k[1:] == k[:-1]) & (st[1:] == st[:-1]) & (k[1:] >= 0)  # i and i + 1: mates
+        if same.any():
+            alone = same.copy()  # not part of a run of three or more equal keys
+            alone[1:] &= ~same[:-1]
+            alone[:-1] &= ~same[1:]
+            first = np.flatnonzero(alone)
+            q = quality[order]
+            worse = np.where(q[first] >= q[first + 1], first + 1, first)
+            keep = np.ones(len(row), bool)
+            keep[order[worse]] = False
+            site, codes, quality = site[keep], codes[keep], quality[keep]
+    order = np.argsort(site, kind="stable")
+    bounds = np.cumsum(np.bincount(site, minlength=len(positions)))[:-1]
+    return list(zip(np.split(codes[order], bounds), np.split(quality[order], bounds)))
 
 
 def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repeat: int,

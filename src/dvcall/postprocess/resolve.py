@@ -3,7 +3,7 @@
 import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
-from dvcall.features.counts import bases_at, counts_at, spanning_depth
+from dvcall.features.counts import bases_at_sites, counts_at, spanning_depth
 from dvcall.features.noise import indel_noise_rate
 from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
@@ -42,10 +42,11 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes,
                                          calibration)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
-    for p in (np.flatnonzero(is_snp[inside]) + FLANK).tolist():
-        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p),
-                           bases_at(prepared.reads, chunk.window_start, p), float(p_snp[p]),
-                           snp_genotypes[p], calibration)
+    snp_positions = np.flatnonzero(is_snp[inside]) + FLANK
+    snp_bases = bases_at_sites(prepared.reads, chunk.window_start, snp_positions)
+    for p, bases in zip(snp_positions.tolist(), snp_bases):
+        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p), bases,
+                           float(p_snp[p]), snp_genotypes[p], calibration)
         if call is not None:
             calls.append(call)
     noise = (indel_noise_rate(prepared.reads, prepared.indels, chunk.window_start,

@@ -5,6 +5,7 @@ import numpy as np
 
 from dvcall.encoding import N_CODE
 from dvcall.features.chunk import PreparedChunk
+from dvcall.features.counts import reads_over
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
@@ -43,23 +44,8 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
     """``(M, 4)`` counts of A C G T at window ``positions`` over clean bases only: base
     quality >= CLEAN_BASE_QUALITY, MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the
     read's aligned ends (a misplaced read end shows mismatches, however good its bases)."""
-    positions = np.asarray(positions, np.int64)
     counts = np.zeros((len(positions), 4), np.int64)
-    if reads.num_reads == 0 or len(positions) == 0:
-        return counts
-    order = np.argsort(reads.starts, kind="stable")
-    starts, ends = reads.starts[order], reads.ends[order]
-    at = positions + window_start
-    longest = int((ends - starts).max())
-    lo = np.searchsorted(starts, at - longest + 1)
-    hi = np.searchsorted(starts, at, side="right")
-    per_site = hi - lo  # reads starting early enough: site i takes sorted reads lo[i]..hi[i]
-    site = np.repeat(np.arange(len(positions)), per_site)
-    first = np.cumsum(per_site) - per_site
-    row = order[np.arange(len(site)) - first[site] + lo[site]]
-    col = at[site] - reads.starts[row]
-    within = col < reads.codes.shape[1]
-    site, row, col = site[within], row[within], col[within]
+    site, row, col = reads_over(reads, window_start, positions)
     codes = reads.codes[row, col]
     ok = _clean(reads, row, col, codes, reads.quality[row, col])
     np.add.at(counts, (site[ok], codes[ok].astype(np.int64)), 1)
