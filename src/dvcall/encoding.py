@@ -33,7 +33,7 @@ CIGAR_INSERTION, CIGAR_DELETION, CIGAR_SOFT_CLIP = 1, 2, 4
 # SAM flags of reads never used: unmapped, secondary, QC-fail, duplicate, supplementary
 SKIP_FLAGS = 0x4 | 0x100 | 0x200 | 0x400 | 0x800
 REVERSE_FLAG = 0x10
-PAIRED_FLAG, FIRST_MATE_FLAG = 0x1, 0x40
+PAIRED_FLAG = 0x1
 
 # Bits of the evidence input's per-base ``read_flags``
 INSERTION_FLAG, DELETION_START_FLAG, SOFT_CLIP_FLAG = 1, 2, 4

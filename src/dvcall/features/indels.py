@@ -75,4 +75,3 @@ def indel_cells(reads: ProjectedReads, evidence: IndelEvidence, window_start: in
     ok = (col >= 0) & (col < reads.codes.shape[1])
     return tuple((evidence.read[ok & kind], col[ok & kind])
                  for kind in (~evidence.is_deletion, evidence.is_deletion))
-

@@ -181,4 +181,3 @@ def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
         block_query=seq_start[read_of_op[blocks]] + q_off[blocks], block_length=lens[blocks],
         mate_key=records.mate_key,
     )
-

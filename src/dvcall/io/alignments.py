@@ -15,7 +15,6 @@ import pysam
 
 from dvcall.encoding import (
     BASE_CODE,
-    FIRST_MATE_FLAG,
     PAIRED_FLAG,
     REFERENCE_OPS,
     REVERSE_FLAG,
@@ -255,10 +254,8 @@ class Records:
     query_codes: np.ndarray  # (Q,) int8 base codes of all reads, concatenated
     query_quals: np.ndarray  # (Q,) uint8
     query_lengths: np.ndarray  # (R,) int64
-    # the two mates of one fragment share a key (-1: unpaired or mate elsewhere); first_mate
-    # tells them apart (SAM flag 0x40)
+    # the two mates of one fragment share a key (-1: unpaired or mate elsewhere)
     mate_key: np.ndarray | None = None  # (R,) int64
-    first_mate: np.ndarray | None = None  # (R,) bool
 
     @property
     def num_reads(self) -> int:
@@ -275,8 +272,7 @@ class Records:
                        (ops[op_sel], lengths[op_sel], per_read[idx]),
                        self.query_codes[base_sel], self.query_quals[base_sel],
                        self.query_lengths[idx],
-                       None if self.mate_key is None else self.mate_key[idx],
-                       None if self.first_mate is None else self.first_mate[idx])
+                       None if self.mate_key is None else self.mate_key[idx])
 
 
 def records_from_lists(starts, cigars: list, seqs: list[str], quals: list, strand,
@@ -315,7 +311,7 @@ class AlignmentSource:
                           decoded.mapq, (decoded.cigar_ops, decoded.cigar_lengths,
                                          decoded.ops_per_read),
                           decoded.codes, decoded.quals, decoded.query_lengths,
-                          *mate_keys(decoded))
+                          mate_keys(decoded))
         # names are only needed to downsample, which is rare: a second pass
         keep = _keep_by_depth(records.starts,
                               records.starts + _reference_spans(records.cigar_ops),
@@ -328,14 +324,14 @@ class AlignmentSource:
         self.bam.close()
 
 
-def mate_keys(decoded: DecodedReads) -> tuple[np.ndarray, np.ndarray]:
-    """``(key, first mate)`` per read: the mates of one fragment share its leftmost start and
+def mate_keys(decoded: DecodedReads) -> np.ndarray:
+    """A key per read that the two mates of one fragment share: its leftmost start and
     template length (-1 for a read without a mate on this contig). Read names would say it
     surely, but decoding them costs a Python string per read."""
     paired = ((decoded.flags & PAIRED_FLAG) > 0) & (decoded.template_lengths != 0)
     left = np.minimum(decoded.starts, decoded.mate_starts)
     key = left * (1 << 24) + np.minimum(np.abs(decoded.template_lengths), (1 << 24) - 1)
-    return np.where(paired, key, -1), (decoded.flags & FIRST_MATE_FLAG) > 0
+    return np.where(paired, key, -1)
 
 
 def _fetch(bam, contig, start, end, read_filter, names=False) -> DecodedReads:
