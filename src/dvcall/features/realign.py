@@ -90,6 +90,7 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         return result
     ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
     block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
+    query_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_query
     explained_rows: list[np.ndarray] = []
     explained_cols: list[np.ndarray] = []
     for group in _anchor_groups(by_anchor, repeat):
@@ -111,8 +112,8 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
                 at, shift = anchor + len(ref), shift + len(alt) - len(ref)
             haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
             shifts.append(shift)
-        assigned = _assign(reads, block_key, window_start, first, end, lo, hi, haplotypes,
-                           shifts, ref_codes)
+        assigned = _assign(reads, block_key, query_key, window_start, first, end, lo, hi,
+                           haplotypes, shifts, ref_codes)
         if assigned is None:
             continue
         counts, rows, cols = assigned
@@ -173,9 +174,10 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
     return groups
 
 
-def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anchor: int,
-            end: int, lo: int, hi: int, haplotypes: list[np.ndarray], shifts: list[int],
-            ref_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
+            window_start: int, anchor: int, end: int, lo: int, hi: int,
+            haplotypes: list[np.ndarray], shifts: list[int], ref_codes: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``,
     and the (row, column) of each base of a read given to an indel haplotype that mismatches
     the reference where its CIGAR puts it but matches that haplotype where realignment does."""
@@ -228,7 +230,7 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, window_start: int, anc
                            == bases[members])
         member, base = np.nonzero(matches)
         row = rows[members][member]
-        col = _projected_column(reads, row, first[members][member] + base)
+        col = _projected_column(reads, query_key, row, first[members][member] + base)
         position = reads.starts[row] + col - window_start
         inside = (col >= 0) & (position >= 0) & (position < len(ref_codes))
         row, col, position = row[inside], col[inside], position[inside]
@@ -252,12 +254,13 @@ def _mismatch_cost(haplotype: np.ndarray, start: np.ndarray, bases: np.ndarray,
     return (quals * mismatch).sum(axis=1)
 
 
-def _projected_column(reads: ProjectedReads, rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+def _projected_column(reads: ProjectedReads, query_key: np.ndarray, rows: np.ndarray,
+                      query: np.ndarray) -> np.ndarray:
     """The projection column (reference offset from the read's start) the CIGAR aligns each
-    query base to (-1 for an inserted or soft-clipped base)."""
-    key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_query
+    query base to (-1 for an inserted or soft-clipped base); ``query_key`` orders the aligned
+    blocks by (read, first query index)."""
     wanted = rows.astype(np.int64) * (1 << 32) + query
-    i = np.maximum(np.searchsorted(key, wanted, side="right") - 1, 0)
+    i = np.maximum(np.searchsorted(query_key, wanted, side="right") - 1, 0)
     ok = ((reads.block_read[i] == rows) & (query >= reads.block_query[i])
           & (query < reads.block_query[i] + reads.block_length[i]))
     return np.where(ok, reads.block_col[i] + query - reads.block_query[i], -1)
