@@ -58,7 +58,7 @@ args=()
 for s in "${sets[@]}"; do
   args+=(--bam "$work/$s/reads.bam" --truth "$work/$s/truth.vcf.gz" --ref "$work/$s/ref.fa")
 done
-dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed 0 "${options[@]}"
+dvcall train "${args[@]}" --out "$out" --epochs 20 --learning-rate 3e-3 --seed "${SEED:-0}" "${options[@]}"
 if [ -n "${ALLELE_EVIDENCE:-}" ]; then
   SETS_ONLY=1 bash "$(dirname "$0")/calibration_sets.sh" "$work/selection"
   python "$(dirname "$0")/fit_calibration.py" --model "$out" --write "$work"/selection/*/

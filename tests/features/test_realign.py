@@ -306,3 +306,30 @@ def test_mismatches_an_indel_haplotype_explains_are_masked_and_a_true_snp_is_kep
     masked = set(zip(*np.nonzero(before != projected.codes)))
     assert {int(r) for r, _ in masked} <= {3, 4, last}  # only reads aligned without the insertion
     assert (projected.codes[before != projected.codes] == 4).all()
+
+
+def test_a_snp_beside_an_insertion_rides_on_its_haplotype_and_its_shifted_copies_are_masked():
+    # the GG insertion's haplotype carries a SNP three bases past the G run; four reads have
+    # the insertion in their CIGAR (the SNP on its own column), two are aligned end to end
+    # past it (their SNP base lands two columns right of where it belongs)
+    snp_alt = ANCHOR + 1 + 6 + 3  # on the insertion's haplotype
+    snp_ref = snp_alt - 2  # the SNP's reference position
+    carrier = ALT[:snp_alt] + "G" + ALT[snp_alt + 1:]  # RIGHT has no G
+    reads = [_read(carrier, s, 100, [(0, ANCHOR + 5 - s), (1, 2), (0, 93 - ANCHOR + s)])
+             for s in (50, 60, 70, 80)]
+    reads += [_read(carrier, s, 95, [(0, 95)]) for s in (40, 42)]
+    reads += [_read(REF, s, 120, [(0, 120)]) for s in (45, 55)]
+    projected = _project(reads)
+    evidence = normalize_indels(projected, REF, 0)
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
+    assert support.depths(ANCHOR) == (2, 6)
+    support.mask_explained(projected)
+    g = BASE_CODE[ord("G")]
+
+    def column(row, position):
+        return projected.codes[row, position - int(projected.starts[row])]
+
+    assert [int(column(r, snp_ref)) for r in range(4)] == [g] * 4  # kept where it belongs
+    assert [int(column(r, snp_alt)) for r in (4, 5)] == [4, 4]  # its shifted copies are N

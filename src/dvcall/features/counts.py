@@ -91,13 +91,16 @@ def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repe
     return int(np.count_nonzero((reads.starts <= lo) & (reads.ends >= hi)))
 
 
-def base_counts(reads: ProjectedReads, window_start: int, length: int) -> np.ndarray:
-    """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted)."""
+def base_counts(reads: ProjectedReads, window_start: int, length: int,
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """``(length, 6)`` raw counts of A C G T N DEL per window position (unweighted), over
+    the reads ``rows`` (all where None): complete where no other read reaches."""
     if reads.num_reads == 0:
         return np.zeros((length, 6), np.int64)
-    cols = np.arange(reads.codes.shape[1])
-    index = (reads.starts - window_start)[:, None] + cols[None, :]
-    codes = reads.codes.astype(np.int64)
+    codes = reads.codes if rows is None else reads.codes[rows]
+    starts = reads.starts if rows is None else reads.starts[rows]
+    cols = np.arange(codes.shape[1])
+    index = (starts - window_start)[:, None] + cols[None, :]
     ok = (index >= 0) & (index < length) & (codes <= DELETION)
     flat = index[ok] * 6 + codes[ok]
     return np.bincount(flat, minlength=length * 6).reshape(length, 6)

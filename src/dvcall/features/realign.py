@@ -18,7 +18,9 @@ from itertools import combinations
 import numpy as np
 
 from dvcall.encoding import BASE_CODE, N_CODE
+from dvcall.features.counts import base_counts
 from dvcall.features.indels import IndelEvidence
+from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
 from dvcall.features.repeats import repeat_start
 
@@ -91,32 +93,33 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
     ref_codes = BASE_CODE[np.frombuffer(ref_text.encode(), np.uint8)]
     block_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_col
     query_key = reads.block_read.astype(np.int64) * (1 << 32) + reads.block_query
-    explained_rows: list[np.ndarray] = []
-    explained_cols: list[np.ndarray] = []
+    groups = []
     for group in _anchor_groups(by_anchor, repeat):
         alleles = sorted(((n, anchor, ref, alt) for anchor in group
                           for n, ref, alt in by_anchor[anchor]), reverse=True)[:MAX_ALLELES]
         first = min(anchor for _, anchor, _, _ in alleles)
         end = max(_allele_end(anchor, ref, repeat) for _, anchor, ref, _ in alleles)
         lo, hi = repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
-        if lo < 0 or hi > length:
+        if lo >= 0 and hi <= length:
+            groups.append((alleles, first, end, lo, hi))
+    # First the reference and indel haplotypes alone; then, where a SNP the indels do not
+    # explain lies in a group's span, again with that SNP's base matching on every haplotype.
+    no_snps = np.full(length, -1, np.int8)
+    assigned = [_realign_group(reads, block_key, query_key, window_start, ref_codes, no_snps,
+                               *group) for group in groups]
+    snp_alt = _snp_alternatives(reads, ref_codes, window_start, [a for a in assigned if a],
+                                [(lo, hi) for *_, lo, hi in groups])
+    for g, (_, _, _, lo, hi) in enumerate(groups):
+        if (snp_alt[lo:hi] >= 0).any():
+            assigned[g] = _realign_group(reads, block_key, query_key, window_start, ref_codes,
+                                         snp_alt, *groups[g])
+    explained_rows: list[np.ndarray] = []
+    explained_cols: list[np.ndarray] = []
+    for (alleles, *_), group_assigned in zip(groups, assigned):
+        if group_assigned is None:
             continue
         carriers = _haplotype_alleles(alleles)
-        haplotypes, shifts = [ref_codes[lo:hi]], [0]
-        for members in carriers:
-            pieces, at, shift = [], lo, 0
-            for i in members:
-                _, anchor, ref, alt = alleles[i]
-                pieces += [ref_codes[at : anchor + 1],
-                           BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]]
-                at, shift = anchor + len(ref), shift + len(alt) - len(ref)
-            haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
-            shifts.append(shift)
-        assigned = _assign(reads, block_key, query_key, window_start, first, end, lo, hi,
-                           haplotypes, shifts, ref_codes)
-        if assigned is None:
-            continue
-        counts, rows, cols = assigned
+        counts, rows, cols = group_assigned
         explained_rows.append(rows)
         explained_cols.append(cols)
         decided = int(counts.sum())
@@ -137,6 +140,63 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         result.explained_rows = np.concatenate(explained_rows)
         result.explained_cols = np.concatenate(explained_cols)
     return result
+
+
+def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
+                   window_start: int, ref_codes: np.ndarray, snp_alt: np.ndarray,
+                   alleles: list[tuple], first: int, end: int, lo: int, hi: int):
+    """:func:`_assign` for one group of alleles over its span ``[lo, hi)``, its haplotypes
+    built from the reference, the alleles and (matching too) the SNP bases ``snp_alt``."""
+    span = np.arange(lo, hi)
+    haplotypes, shifts, also, places = [ref_codes[lo:hi]], [0], [snp_alt[lo:hi]], [span]
+    for members in _haplotype_alleles(alleles):
+        pieces, others, where, at, shift = [], [], [], lo, 0
+        for i in members:
+            _, anchor, ref, alt = alleles[i]
+            inserted = BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]
+            pieces += [ref_codes[at : anchor + 1], inserted]
+            others += [snp_alt[at : anchor + 1], np.full(len(inserted), -1, np.int8)]
+            where += [np.arange(at, anchor + 1), np.full(len(inserted), -1)]
+            at, shift = anchor + len(ref), shift + len(alt) - len(ref)
+        haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
+        also.append(np.concatenate(others + [snp_alt[at:hi]]))
+        places.append(np.concatenate(where + [np.arange(at, hi)]))
+        shifts.append(shift)
+    if (snp_alt[lo:hi] < 0).all():
+        also = [None] * len(also)
+    return _assign(reads, block_key, query_key, window_start, first, end, lo, hi,
+                   haplotypes, also, places, shifts, ref_codes)
+
+
+def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start: int,
+                      assigned: list[tuple], spans: list[tuple[int, int]]) -> np.ndarray:
+    """Per window position in ``spans``, the code of the alternative base that looks like a
+    SNP there (:func:`dvcall.features.noise.looks_like_variant`) once the mismatches the
+    ``assigned`` reads' indel haplotypes explain are left out, else -1. Realignment lets that base match
+    on every haplotype, as if each came with and without the SNP: a read of an insertion's
+    haplotype that carries a SNP beside it still fits that haplotype best."""
+    length = len(ref_codes)
+    steps = np.zeros(length + 1, np.int64)
+    for lo, hi in spans:
+        steps[lo] += 1
+        steps[hi] -= 1
+    covered = np.concatenate([[0], np.cumsum(np.cumsum(steps)[:length] > 0)])
+    first = np.clip(reads.starts - window_start, 0, length)
+    last = np.clip(reads.ends - window_start, 0, length)
+    near = np.flatnonzero(covered[last] > covered[first])  # reads over a span's positions
+    counts = base_counts(reads, window_start, length, near)[:, :4]
+    if assigned:
+        rows = np.concatenate([rows for _, rows, _ in assigned])
+        cols = np.concatenate([cols for _, _, cols in assigned])
+        flat = (reads.starts[rows] + cols - window_start) * 4 + reads.codes[rows, cols]
+        counts = counts - np.bincount(flat, minlength=length * 4).reshape(length, 4)
+    depth = counts.sum(axis=1)
+    known = ref_codes < 4
+    counts[np.flatnonzero(known), ref_codes[known]] = 0
+    best = np.argmax(counts, axis=1)
+    top = counts[np.arange(len(best)), best]
+    in_span = covered[1:] > covered[:-1]
+    return np.where(in_span & looks_like_variant(top, depth), best, -1).astype(np.int8)
 
 
 def _haplotype_alleles(alleles: list[tuple]) -> list[tuple[int, ...]]:
@@ -176,11 +236,16 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
 
 def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
             window_start: int, anchor: int, end: int, lo: int, hi: int,
-            haplotypes: list[np.ndarray], shifts: list[int], ref_codes: np.ndarray
+            haplotypes: list[np.ndarray], also: list[np.ndarray], places: list[np.ndarray],
+            shifts: list[int], ref_codes: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``,
+    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``
+    (``also``: per haplotype base, a candidate SNP's base that matches there too, or -1;
+    None where there is none;
+    ``places``: its window position, -1 for an inserted base),
     and the (row, column) of each base of a read given to an indel haplotype that mismatches
-    the reference where its CIGAR puts it but matches that haplotype where realignment does."""
+    the reference where its CIGAR puts it but matches that haplotype (or a candidate SNP on
+    it) where realignment puts it, elsewhere."""
     rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
     if len(rows) == 0:
         return None
@@ -208,9 +273,9 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
         if not has.any():
             continue
         offset = np.where(has, aligned - first, 0)  # the anchoring base in the read
-        for h, (haplotype, shift) in enumerate(zip(haplotypes, shifts)):
+        for h, (haplotype, other, shift) in enumerate(zip(haplotypes, also, shifts)):
             start = at_ref + (shift if after_indel else 0) - offset
-            cost = _mismatch_cost(haplotype, start, bases, quals)
+            cost = _mismatch_cost(haplotype, other, start, bases, quals)
             better = has & (cost < costs[:, h])
             costs[:, h] = np.where(better, cost, costs[:, h])
             placed[:, h] = np.where(better, start, placed[:, h])
@@ -226,16 +291,21 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
         haplotype = haplotypes[h]
         hap_index = placed[members, h][:, None] + k[None, :]
         valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases[members] < 4)
-        matches = valid & (haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
-                           == bases[members])
+        clipped = np.clip(hap_index, 0, len(haplotype) - 1)
+        matches = valid & (haplotype[clipped] == bases[members])
+        if also[h] is not None:
+            matches |= valid & (also[h][clipped] == bases[members])
         member, base = np.nonzero(matches)
+        realigned_at = places[h][clipped[member, base]]
         row = rows[members][member]
         col = _projected_column(reads, query_key, row, first[members][member] + base)
         position = reads.starts[row] + col - window_start
         inside = (col >= 0) & (position >= 0) & (position < len(ref_codes))
         row, col, position = row[inside], col[inside], position[inside]
         read_code = reads.codes[row, col]
-        wrong = (read_code < 4) & (read_code != ref_codes[position])
+        # a mismatch where the CIGAR put the base, and the base belongs elsewhere
+        wrong = ((read_code < 4) & (read_code != ref_codes[position])
+                 & (position != realigned_at[inside]))
         explained_rows.append(row[wrong])
         explained_cols.append(col[wrong])
     if explained_rows:
@@ -243,14 +313,18 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     return counts, np.zeros(0, np.int64), np.zeros(0, np.int64)
 
 
-def _mismatch_cost(haplotype: np.ndarray, start: np.ndarray, bases: np.ndarray,
-                   quals: np.ndarray) -> np.ndarray:
-    """Per read, the summed qualities of its bases that mismatch ``haplotype`` when its base
-    0 is placed at haplotype index ``start``."""
+def _mismatch_cost(haplotype: np.ndarray, other: np.ndarray | None, start: np.ndarray,
+                   bases: np.ndarray, quals: np.ndarray) -> np.ndarray:
+    """Per read, the summed qualities of its bases that mismatch ``haplotype`` (and the
+    candidate SNP base ``other``, where given, that is not -1) when its base 0 is placed at haplotype
+    index ``start``."""
     hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
     valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
-    hap_bases = haplotype[np.clip(hap_index, 0, len(haplotype) - 1)]
+    clipped = np.clip(hap_index, 0, len(haplotype) - 1)
+    hap_bases = haplotype[clipped]
     mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
+    if other is not None:
+        mismatch &= other[clipped] != bases
     return (quals * mismatch).sum(axis=1)
 
 
