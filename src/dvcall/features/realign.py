@@ -172,9 +172,9 @@ def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start
                       assigned: list[tuple], spans: list[tuple[int, int]]) -> np.ndarray:
     """Per window position in ``spans``, the code of the alternative base that looks like a
     SNP there (:func:`dvcall.features.noise.looks_like_variant`) once the mismatches the
-    ``assigned`` reads' indel haplotypes explain are left out, else -1. Realignment lets that base match
-    on every haplotype, as if each came with and without the SNP: a read of an insertion's
-    haplotype that carries a SNP beside it still fits that haplotype best."""
+    ``assigned`` reads' indel haplotypes explain are left out, else -1. Realignment lets
+    that base match on every haplotype, as if each came with and without the SNP: a read of
+    an insertion's haplotype that carries a SNP beside it still fits that haplotype best."""
     length = len(ref_codes)
     steps = np.zeros(length + 1, np.int64)
     for lo, hi in spans:
@@ -316,8 +316,8 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
 def _mismatch_cost(haplotype: np.ndarray, other: np.ndarray | None, start: np.ndarray,
                    bases: np.ndarray, quals: np.ndarray) -> np.ndarray:
     """Per read, the summed qualities of its bases that mismatch ``haplotype`` (and the
-    candidate SNP base ``other``, where given, that is not -1) when its base 0 is placed at haplotype
-    index ``start``."""
+    candidate SNP base ``other``, where given, that is not -1) when its base 0 is placed at
+    haplotype index ``start``."""
     hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
     valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
     clipped = np.clip(hap_index, 0, len(haplotype) - 1)
