@@ -30,6 +30,7 @@
 # 2x250; i: 1 x 400 kb, 60x, dwgsim at 0.4% error), `dvcall train --allele-evidence`, then its
 # QUAL calibration fitted on the eight selection sets (scripts/calibration_sets.sh) and
 # stored in the file. 18.6 min of training on 2 cores (allele feature set 3).
+# SEED=N: another training seed (the recipe's is 0; docs/decisions.md compares seeds).
 # Needs bwa, art_illumina and dwgsim (apt-get install bwa art-nextgen-simulation-tools dwgsim).
 set -euo pipefail
 work="${1:-build/model-data}"

@@ -2,11 +2,19 @@
 a repeat by the aligner counts as one allele at one anchor (the one ``bcftools norm`` would
 report)."""
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
+from dvcall.encoding import BASES
 from dvcall.features.projection import ProjectedReads
+
+# An inserted base below this quality (a 1-in-100 chance of a wrong base; the quality a
+# clean base has at least) that disagrees with the quality-weighted consensus of the
+# same-length insertions at its place is read as the consensus: a misread, not a second
+# allele. Above it, a disagreeing base is kept, and the reads stay two alleles.
+MISREAD_INSERTED_QUALITY = 20
 
 
 def left_normalize_deletion(ref: str, anchor: int, length: int) -> tuple[int, str, str]:
@@ -54,7 +62,7 @@ def normalize_indels(reads: ProjectedReads, ref: str, window_start: int) -> Inde
         pos, ref_allele, alt = left_normalize_deletion(ref, local, int(length))
         anchors.append(pos), rows.append(row), is_del.append(True)
         alleles.append((ref_allele, alt))
-    for anchor, inserted, row in zip(reads.ins_anchor.tolist(), reads.ins_seq,
+    for anchor, inserted, row in zip(reads.ins_anchor.tolist(), consensus_insertions(reads),
                                      reads.ins_read.tolist()):
         local = anchor - window_start
         inserted = inserted.upper()
@@ -65,6 +73,33 @@ def normalize_indels(reads: ProjectedReads, ref: str, window_start: int) -> Inde
         alleles.append((ref_allele, alt))
     return IndelEvidence(np.asarray(anchors, np.int64), np.asarray(rows, np.int64),
                          np.asarray(is_del, bool), alleles)
+
+
+def consensus_insertions(reads: ProjectedReads) -> list[str]:
+    """Each read's inserted sequence, with its low-quality bases (below
+    MISREAD_INSERTED_QUALITY) that disagree with the quality-weighted consensus of all
+    insertions of that length after the same reference base turned into the consensus base:
+    a 9-base insertion seen in five reads, each with a different Q2 base, is one allele of
+    five reads, not five alleles of one."""
+    sequences = [s.upper() for s in reads.ins_seq]
+    if reads.ins_query is None or len(sequences) < 2:
+        return sequences
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i, (anchor, sequence) in enumerate(zip(reads.ins_anchor.tolist(), sequences)):
+        groups[(anchor, len(sequence))].append(i)
+    for (_, length), members in groups.items():
+        if len(members) < 2 or len({sequences[i] for i in members}) == 1:
+            continue
+        starts = reads.ins_query[members]
+        quals = reads.query_quals[starts[:, None] + np.arange(length)[None, :]].astype(float)
+        letters = np.array([list(sequences[i]) for i in members])
+        votes = np.stack([np.where(letters == b, quals, 0.0).sum(axis=0) for b in BASES])
+        consensus = np.array(list(BASES))[np.argmax(votes, axis=0)]
+        misread = (letters != consensus) & (quals < MISREAD_INSERTED_QUALITY)
+        for row, i in enumerate(members):
+            if misread[row].any():
+                sequences[i] = "".join(np.where(misread[row], consensus, letters[row]))
+    return sequences
 
 
 def indel_cells(reads: ProjectedReads, evidence: IndelEvidence, window_start: int

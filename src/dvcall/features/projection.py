@@ -62,6 +62,7 @@ class ProjectedReads:
     block_length: np.ndarray | None = None
     # the two mates of one fragment share a key (-1: no mate here): io.alignments.mate_keys
     mate_key: np.ndarray | None = None
+    ins_query: np.ndarray | None = None  # (I,) query index of each insertion's first base
 
     @property
     def num_reads(self) -> int:
@@ -179,5 +180,5 @@ def _project(records: Records, min_baseq: int = 0) -> ProjectedReads:
         query_codes=all_codes, query_quals=all_quals, query_start=seq_start,
         query_length=seq_lens, block_read=read_of_op[blocks], block_col=ref_off[blocks],
         block_query=seq_start[read_of_op[blocks]] + q_off[blocks], block_length=lens[blocks],
-        mate_key=records.mate_key,
+        mate_key=records.mate_key, ins_query=q0,
     )
