@@ -53,3 +53,27 @@ def test_two_reads_disagreeing_keep_the_better_base():
     good = [30] * len(INSERTED)
     reads = _insertion_reads([(INSERTED, good), ("ACAGATATC", good[:3] + [2] + good[4:])])
     assert _alleles(reads) == ["T" + INSERTED] * 2
+
+
+def test_a_misread_insertion_placed_elsewhere_in_its_repeat_counts_as_the_repeats_allele():
+    # one more AC unit in an (AC)5 repeat; the aligner placed the insertion at three places,
+    # and one read shows AG, its G at Q2
+    left = LEFT[:-1] + "T"
+    ref = left + "AC" * 5 + RIGHT
+    hap = left + "AC" * 6 + RIGHT
+    t = len(left) - 1  # the normalised anchor
+    starts, cigars, seqs, quals = [], [], [], []
+    for raw, misread in ((t, False), (t, False), (t + 1, False), (t + 2, True)):
+        seq = list(hap[raw + 1 - 40 : raw + 1 + 2 + 40])
+        q = [30] * len(seq)
+        if misread:
+            seq[41], q[41] = "G", 2  # the insertion's second base (hap: C)
+        starts.append(raw + 1 - 40)
+        cigars.append([(0, 40), (1, 2), (0, 40)])
+        seqs.append("".join(seq))
+        quals.append(bytes(q))
+    reads = project(np.array(starts), cigars, seqs, quals, np.zeros(4, np.uint8),
+                    np.full(4, 60, np.uint8))
+    evidence = normalize_indels(reads, ref, 0)
+    assert set(evidence.anchor.tolist()) == {t}
+    assert evidence.alleles == [("T", "TAC")] * 4

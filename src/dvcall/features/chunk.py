@@ -73,8 +73,8 @@ def prepare_chunk(source: AlignmentSource, fasta: pysam.FastaFile, chunk: Chunk,
 
 
 def _featurise(reads, ref_text, ref_codes, chunk, span, depth) -> PreparedChunk:
-    indels = normalize_indels(reads, ref_text, chunk.window_start)
     repeat = repeat_span(ref_codes)
+    indels = normalize_indels(reads, ref_text, chunk.window_start, repeat)
     realigned = realign_indels(reads, indels, ref_text, chunk.window_start, repeat)
     realigned.mask_explained(reads)
     data = model_input(reads, ref_codes, chunk.window_start, depth,
