@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pysam
 import pytest
 
 TESTDATA = Path(__file__).resolve().parent.parent / "testdata"
@@ -29,6 +30,20 @@ def whole_run(tmp_path_factory, testdata):
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "-o", out)
     return out, result
+
+
+@pytest.fixture(scope="session")
+def thin_run(tmp_path_factory, testdata):
+    """testdata's reads thinned to ~5x (so that some variants have one read or two) and the
+    shipped model's calls on them: (BAM, VCF)."""
+    folder = tmp_path_factory.mktemp("thin")
+    thin = folder / "thin.bam"
+    pysam.samtools.view("-b", "-s", "7.15", "-o", str(thin), str(testdata / "reads.bam"),
+                        catch_stdout=False)
+    pysam.samtools.index(str(thin))
+    run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
+               "-o", folder / "default.vcf.gz")
+    return thin, folder / "default.vcf.gz"
 
 
 def body(path):

@@ -17,8 +17,10 @@ from dvcall.model.calibration import (
     INDEL_NOISE_KEY,
     read_calibration,
     read_indel_noise,
+    read_snp_noise,
     write_calibration,
     write_indel_noise,
+    write_snp_noise,
 )
 from dvcall.model.shipped import default_model_path
 from dvcall.postprocess.genotypes import calibrated_p_ref
@@ -104,3 +106,14 @@ def test_indel_noise_is_written_read_back_and_a_damaged_one_refused(tmp_path):
     save_file(load_file(str(model)), str(model), metadata=metadata)
     with pytest.raises(InputError, match="indel noise"):
         read_indel_noise(model)
+
+
+def test_snp_noise_is_written_read_back_and_a_damaged_one_refused(tmp_path):
+    model = tmp_path / "noise.safetensors"
+    shutil.copy(default_model_path(), model)
+    assert read_snp_noise(model) is None  # the shipped file: SNP_NOISE_TRAINED applies
+    write_snp_noise(model, 2.5e-4)
+    assert read_snp_noise(model) == 2.5e-4
+    write_snp_noise(model, 1.5)
+    with pytest.raises(InputError, match="SNP noise"):
+        read_snp_noise(model)

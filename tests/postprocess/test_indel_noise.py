@@ -9,7 +9,7 @@ from conftest import run_dvcall
 
 from dvcall.model.calibration import write_indel_noise
 from dvcall.model.shipped import default_model_path
-from dvcall.postprocess.genotypes import with_indel_noise
+from dvcall.postprocess.genotypes import with_read_noise
 from dvcall.postprocess.thresholds import INDEL_PRIOR
 
 TRAINED = 1e-5
@@ -17,17 +17,17 @@ TRAINED = 1e-5
 
 def test_a_bam_as_quiet_as_the_training_ones_keeps_the_models_p_ref():
     for rate in (1e-6, TRAINED):
-        assert with_indel_noise(0.2, 1, 8, rate, TRAINED, INDEL_PRIOR) == 0.2
+        assert with_read_noise(0.2, 1, 8, rate, TRAINED, INDEL_PRIOR) == 0.2
 
 
 def test_one_read_of_eight_in_a_noisy_bam_is_noise():
-    p = [with_indel_noise(0.1, 1, 8, rate, TRAINED, INDEL_PRIOR) for rate in (2e-5, 1e-4, 1e-3)]
+    p = [with_read_noise(0.1, 1, 8, rate, TRAINED, INDEL_PRIOR) for rate in (2e-5, 1e-4, 1e-3)]
     assert p[0] > 0.1 and p == sorted(p) and p[1] > 0.5 and p[2] > 0.99
 
 
 def test_a_well_read_het_or_a_hom_is_not_moved_by_noise():
     for k, n in ((6, 12), (10, 10), (4, 8)):
-        assert with_indel_noise(1e-6, k, n, 1e-3, TRAINED, INDEL_PRIOR) < 1e-5
+        assert with_read_noise(1e-6, k, n, 1e-3, TRAINED, INDEL_PRIOR) < 1e-5
 
 
 def _indel_quals(vcf):
@@ -36,22 +36,17 @@ def _indel_quals(vcf):
                 if any(len(a) != len(r.ref) for a in r.alts)}
 
 
-def test_call_compares_against_the_model_files_indel_noise(testdata, tmp_path):
+def test_call_compares_against_the_model_files_indel_noise(testdata, thin_run, tmp_path):
     """A model that records quieter training BAMs than testdata's sees testdata as noisy: its
     indel QUALs are never higher, and lower where one read or two carry the indel (testdata
     thinned to ~5x, so that some do)."""
     quiet = tmp_path / "quiet.safetensors"
     shutil.copy(default_model_path(), quiet)
     write_indel_noise(quiet, 1e-9)
-    thin = tmp_path / "thin.bam"
-    pysam.samtools.view("-b", "-s", "7.15", "-o", str(thin), str(testdata / "reads.bam"),
-                        catch_stdout=False)
-    pysam.samtools.index(str(thin))
-    common = ["call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet"]
-    run_dvcall(*common, "-o", tmp_path / "default.vcf.gz")
-    run_dvcall(*common, "-o", tmp_path / "quiet.vcf.gz", "--model", quiet)
-    default, strict = _indel_quals(tmp_path / "default.vcf.gz"), _indel_quals(
-        tmp_path / "quiet.vcf.gz")
+    thin, default_vcf = thin_run
+    run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
+               "-o", tmp_path / "quiet.vcf.gz", "--model", quiet)
+    default, strict = _indel_quals(default_vcf), _indel_quals(tmp_path / "quiet.vcf.gz")
     assert strict.keys() <= default.keys()
     lowered = [k for k in strict if strict[k][0] < default[k][0] - 1e-6]
     assert all(strict[k][0] <= default[k][0] + 1e-6 for k in strict)

@@ -9,7 +9,7 @@ import numpy as np
 from conftest import run_dvcall
 from safetensors.numpy import save_file
 
-from dvcall.model.calibration import read_indel_noise
+from dvcall.model.calibration import read_indel_noise, read_snp_noise
 from dvcall.model.model_file import load_model
 
 
@@ -41,6 +41,10 @@ def test_train_data_parallel_checkpoint_and_resume(testdata, tmp_path):
     stated = re.search(r"indel noise of the noisiest training BAM: (\S+) events", second.stderr)
     assert noise is not None and 1e-7 < noise < 1e-3
     assert float(stated.group(1)) == float(f"{noise:.2e}")
+    snp_noise = read_snp_noise(out)
+    stated = re.search(r"clean-base noise of the training BAMs: (\S+) per base", second.stderr)
+    assert snp_noise is not None and 1e-6 < snp_noise < 1e-2
+    assert float(stated.group(1)) == float(f"{snp_noise:.2e}")
     # the trained file is a model `dvcall call` accepts
     result = run_dvcall("call", "--bam", testdata / "reads.bam", "--ref", testdata / "ref.fa",
                         "--region", "chr2:1-2000", "--model", out, "--quiet")

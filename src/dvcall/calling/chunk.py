@@ -88,7 +88,8 @@ def call_chunk(chunk: Chunk, bam_path: Path, ref_path: Path, predictor, options:
     with options.timings.stage("resolve"):
         calibration = getattr(predictor, "calibration", None)
         calls = resolve_chunk(chunk, prepared, probs, genotypes, options.ploidy, calibration,
-                              getattr(predictor, "indel_noise", None))
+                              getattr(predictor, "indel_noise", None),
+                              getattr(predictor, "snp_noise", None))
         if options.gvcf_band is None:
             return ChunkResult(calls)
         gvcf_calls = [with_unobserved_allele(c) for c in merged_at_one_position(calls)]

@@ -81,10 +81,14 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
     refs = refs * len(bams) if len(refs) == 1 else refs
     try:
         from dvcall.io.alignments import ReadFilter
-        from dvcall.model.calibration import read_indel_noise
+        from dvcall.model.calibration import read_indel_noise, read_snp_noise
         from dvcall.model.model_file import load_model
-        from dvcall.postprocess.thresholds import INDEL_NOISE_TRAINED
-        from dvcall.train.examples import examples_of_pairs, trained_indel_noise
+        from dvcall.postprocess.thresholds import INDEL_NOISE_TRAINED, SNP_NOISE_TRAINED
+        from dvcall.train.examples import (
+            examples_of_pairs,
+            trained_indel_noise,
+            trained_snp_noise,
+        )
         from dvcall.train.loop import train
 
         examples = examples_of_pairs(list(zip(bams, truths, refs)), bed,
@@ -95,9 +99,17 @@ def train_command(bams, truths, refs, bed, out, epochs, learning_rate, init, res
         if init:
             noise = max(noise, read_indel_noise(init) or INDEL_NOISE_TRAINED)
         log(f"indel noise of the noisiest training BAM: {noise:.2e} events per read base")
+        # the training BAMs' clean-base noise; a fine-tune's, or its base model's if larger
+        snp_noise = trained_snp_noise(examples)
+        if init:
+            base = read_snp_noise(init) or SNP_NOISE_TRAINED
+            snp_noise = base if snp_noise is None else max(snp_noise, base)
+        if snp_noise is not None:
+            log(f"clean-base noise of the training BAMs: {snp_noise:.2e} per base and "
+                "wrong base")
         train(examples, out, epochs, learning_rate, init=model, seed=seed, resume=resume,
               log=log, info={"trained_on": [str(b) for b in bams], "dvcall": __version__},
-              allele_evidence=allele_evidence, indel_noise=noise)
+              allele_evidence=allele_evidence, indel_noise=noise, snp_noise=snp_noise)
         _say_written(out)
     except InputError as exc:
         if debug:

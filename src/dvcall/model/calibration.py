@@ -2,7 +2,7 @@
 metadata and read without Flax (a cached executable spares loading the model): its QUAL
 calibration (the log-odds of a variant that the model states become ``a * x + b`` per
 kind, Platt scaling, fitted on selection sets by scripts/fit_calibration.py), and the indel
-noise of the BAMs it was trained on (written by ``dvcall train``)."""
+and SNP noise of the BAMs it was trained on (written by ``dvcall train``)."""
 
 import json
 from pathlib import Path
@@ -15,6 +15,7 @@ from dvcall.io.files import atomic_output
 
 CALIBRATION_KEY = "qual_calibration"
 INDEL_NOISE_KEY = "indel_noise_trained"
+SNP_NOISE_KEY = "snp_noise_trained"
 
 
 def read_calibration(path: Path) -> dict[str, tuple[float, float]] | None:
@@ -44,9 +45,20 @@ def write_calibration(path: Path, calibration: dict[str, tuple[float, float]]) -
 def read_indel_noise(path: Path) -> float | None:
     """The indel events per read base of the noisiest BAM the model was trained on, or None
     (a model written before ``dvcall train`` recorded it: the shipped model's applies)."""
+    return _read_rate(path, INDEL_NOISE_KEY, "indel noise")
+
+
+def read_snp_noise(path: Path) -> float | None:
+    """The chance a clean base of the model's training BAMs shows one given wrong base
+    (pooled over their bases), or None (a model written before ``dvcall train`` recorded
+    it: the shipped model's applies)."""
+    return _read_rate(path, SNP_NOISE_KEY, "SNP noise")
+
+
+def _read_rate(path: Path, key: str, what: str) -> float | None:
     try:
         with safe_open(str(path), framework="numpy") as fh:
-            text = (fh.metadata() or {}).get(INDEL_NOISE_KEY)
+            text = (fh.metadata() or {}).get(key)
     except (SafetensorError, OSError, ValueError):
         return None
     if text is None:
@@ -56,7 +68,7 @@ def read_indel_noise(path: Path) -> float | None:
     except ValueError:
         value = -1.0
     if not 0.0 < value < 1.0:
-        raise InputError(f"{path}: the model file's indel noise ({text!r}) is damaged; "
+        raise InputError(f"{path}: the model file's {what} ({text!r}) is damaged; "
                          "retrain it with 'dvcall train'")
     return value
 
@@ -64,6 +76,11 @@ def read_indel_noise(path: Path) -> float | None:
 def write_indel_noise(path: Path, rate: float) -> None:
     """Store the training BAMs' indel noise in a model file (weights unchanged)."""
     _write_metadata(path, INDEL_NOISE_KEY, repr(float(rate)))
+
+
+def write_snp_noise(path: Path, rate: float) -> None:
+    """Store the training BAMs' clean-base noise in a model file (weights unchanged)."""
+    _write_metadata(path, SNP_NOISE_KEY, repr(float(rate)))
 
 
 def _write_metadata(path: Path, key: str, text: str) -> None:

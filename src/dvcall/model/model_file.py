@@ -14,7 +14,7 @@ from safetensors.numpy import load_file, save_file
 
 from dvcall.errors import InputError
 from dvcall.io.files import atomic_output
-from dvcall.model.calibration import INDEL_NOISE_KEY
+from dvcall.model.calibration import INDEL_NOISE_KEY, SNP_NOISE_KEY
 from dvcall.model.shipped import default_model_path
 from dvcall.operators.allele_evidence import ALLELE_FEATURE_SET
 from dvcall.operators.evidence import FEATURE_SET
@@ -54,10 +54,11 @@ def _library_versions() -> dict[str, str]:
 
 
 def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None = None,
-               indel_noise: float | None = None) -> None:
+               indel_noise: float | None = None, snp_noise: float | None = None) -> None:
     """Write weights, the config that built them, ``info`` (training facts), the versions
     of the libraries that trained them (one recipe gives other weights under other versions)
-    and ``indel_noise``, the training BAMs' (:func:`dvcall.model.calibration.read_indel_noise`)."""
+    and ``indel_noise`` and ``snp_noise``, the training BAMs'
+    (:func:`dvcall.model.calibration.read_indel_noise`, ``read_snp_noise``)."""
     metadata = {
         "format_version": str(FORMAT_VERSION),
         "config": json.dumps(pipeline.config.to_dict()),
@@ -68,6 +69,8 @@ def save_model(pipeline: VariantCallingPipeline, path: Path, info: dict | None =
     }
     if indel_noise is not None:
         metadata[INDEL_NOISE_KEY] = repr(float(indel_noise))
+    if snp_noise is not None:
+        metadata[SNP_NOISE_KEY] = repr(float(snp_noise))
     save_state(nnx.state(pipeline, nnx.Param), path, metadata)
 
 

@@ -24,7 +24,7 @@ from jax.experimental.serialize_executable import deserialize_and_load, serializ
 
 from dvcall.errors import InputError
 from dvcall.model import compile_options
-from dvcall.model.calibration import read_calibration, read_indel_noise
+from dvcall.model.calibration import read_calibration, read_indel_noise, read_snp_noise
 from dvcall.model.shipped import default_model_path
 from dvcall.runtime.cache import (
     cache_folder,
@@ -110,6 +110,7 @@ class Predictor:
             check_folder(self.folder)
         self.calibration = read_calibration(self.path)  # None: the shipped model's
         self.indel_noise = read_indel_noise(self.path)  # None: the shipped model's
+        self.snp_noise = read_snp_noise(self.path)  # None: the shipped model's
         self._pipeline = None
         self._by_shape: dict[tuple, Callable] = {}
         self._table = self._saved_table()

@@ -8,7 +8,6 @@ from dvcall.postprocess.thresholds import (
     GQ_CAP,
     HET_PRIOR,
     QUAL_CALIBRATION,
-    QUAL_CAP,
     READ_ERROR,
 )
 
@@ -28,19 +27,15 @@ def calibrated_p_ref(prob_ref, kind: str, calibration: dict | None = None):
     return 1.0 / (1.0 + np.exp(np.minimum(log_odds, 700.0)))
 
 
-def record_qual(prob_ref: float, kind: str, calibration: dict | None = None) -> float:
-    """A record's QUAL: -10 log10 of the calibrated P(ref), capped."""
-    return phred(float(calibrated_p_ref(prob_ref, kind, calibration)), QUAL_CAP)
-
-
-def with_indel_noise(p_ref: float, alt_reads: int, depth: int, rate: float,
-                     trained_rate: float, prior: float) -> float:
-    """A calibrated indel P(ref) with this BAM's indel noise in place of the noise the model
-    was trained under: the odds against the variant are the model's plus the change in the
-    odds that sequencing noise made the ``alt_reads`` of ``depth`` (each read shows the
-    allele with chance ``rate``, against ``trained_rate``; a het shows it in half), at the
-    ``prior`` chance of an indel. Only a noisier BAM moves it, and only where noise could
-    explain the reads: a few reads of many, not a hom or a well-read het."""
+def with_read_noise(p_ref: float, alt_reads: int, depth: int, rate: float,
+                    trained_rate: float, prior: float) -> float:
+    """A calibrated P(ref) with this BAM's noise in place of the noise the model was
+    trained under: the odds against the variant are the model's plus the change in the odds
+    that sequencing noise made the ``alt_reads`` of ``depth`` (each read shows the allele
+    with chance ``rate``, against ``trained_rate``; a het shows it in half), at the ``prior``
+    chance of such a variant. Only a noisier BAM moves it, and only where noise could
+    explain the reads: a few reads of many, not a hom or a well-read het. Indels use the
+    chunk's lone-indel rate, SNPs its clean bases' rate of one given wrong base."""
     if rate <= trained_rate or alt_reads <= 0:
         return p_ref
     k, n = float(alt_reads), float(max(depth, alt_reads))

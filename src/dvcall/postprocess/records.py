@@ -14,11 +14,10 @@ from dvcall.postprocess.genotypes import (
     phred,
     phred_likelihoods,
     quality_of_genotype,
-    record_qual,
     snp_hom_log_ratio,
     with_hom_log_ratio,
-    with_indel_noise,
     with_read_likelihood,
+    with_read_noise,
     zygosity,
 )
 from dvcall.postprocess.thresholds import (
@@ -28,6 +27,7 @@ from dvcall.postprocess.thresholds import (
     READ_ERROR,
     SECOND_ALT_MIN_READS,
     SECOND_ALT_MIN_SHARE,
+    SNP_PRIOR,
     SNP_READ_ERROR,
 )
 
@@ -82,10 +82,12 @@ def is_second_alt(reads: int, depth: int) -> bool:
 
 def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.ndarray,
                 bases: tuple[np.ndarray, np.ndarray], prob_ref: float, gp: np.ndarray,
-                calibration: dict | None = None) -> Call | None:
+                calibration: dict | None = None,
+                noise: tuple[float, float] | None = None) -> Call | None:
     """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL) and
     ``bases`` (the reads' base codes and qualities there: het against hom-alt weighs each
-    read by its quality)."""
+    read by its quality). ``noise``: (the chunk's clean-base rate of one given wrong base,
+    the one the model was trained under), for :func:`with_read_noise`."""
     ref_base = ref[p]
     if ref_base not in BASES:
         return None
@@ -107,8 +109,10 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     else:
         genotype = (1, 1)
     ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    return Call(contig, window_start + p, ref_base, alts, record_qual(prob_ref, "SNP", calibration),
-                genotype, 0,
+    p_ref = float(calibrated_p_ref(prob_ref, "SNP", calibration))
+    if noise is not None:
+        p_ref = with_read_noise(p_ref, alt_counts[0][0], depth, *noise, SNP_PRIOR)
+    return Call(contig, window_start + p, ref_base, alts, phred(p_ref, QUAL_CAP), genotype, 0,
                 depth, ad, "SNP").set_likelihoods((float(gp[1]), float(gp[2])))
 
 
@@ -121,7 +125,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     reads that span the indel's repeat there (the REF depth counts only those).
     ``realigned`` (a :class:`dvcall.features.realign.RealignedSupport`), where it has the anchor,
     gives the allele depths instead of the CIGARs. ``noise``: (the chunk's indel noise rate,
-    the one the model was trained under), for :func:`with_indel_noise`."""
+    the one the model was trained under), for :func:`with_read_noise`."""
     a, b = run
     sel = np.flatnonzero((evidence.anchor >= a - 1) & (evidence.anchor <= b + 1))
     support: Counter = Counter((int(evidence.anchor[i]), *evidence.alleles[i]) for i in sel)
@@ -158,7 +162,7 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
         ref_depth = realigned_depths[0]
     p_ref = float(calibrated_p_ref(prob_ref, "INDEL", calibration))
     if noise is not None:
-        p_ref = with_indel_noise(p_ref, ads[0], ref_depth + sum(ads), *noise, INDEL_PRIOR)
+        p_ref = with_read_noise(p_ref, ads[0], ref_depth + sum(ads), *noise, INDEL_PRIOR)
     call = Call(contig, window_start + pos, ref_allele, alts, phred(p_ref, QUAL_CAP),
                 genotype, 0, depth, [ref_depth] + ads, "INDEL")
     return [call.set_likelihoods((float(gp[1]), float(gp[2])))]

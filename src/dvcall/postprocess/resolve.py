@@ -9,22 +9,27 @@ from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import INDEL, REF, SNP
 from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
-from dvcall.postprocess.snp_rules import drop_snps_in_deleted_bases, with_clean_snps
+from dvcall.postprocess.snp_rules import (
+    clean_error_rate,
+    drop_snps_in_deleted_bases,
+    with_clean_snps,
+)
 from dvcall.postprocess.thresholds import (
     EMIT_P_REF,
     INDEL_NOISE_TRAINED,
     PASS_QUAL,
+    SNP_NOISE_TRAINED,
 )
 
 
 def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
                   genotypes: np.ndarray, ploidy: Ploidy | None = None,
-                  calibration: dict | None = None, trained_indel_noise: float | None = None
-                  ) -> list[Call]:
+                  calibration: dict | None = None, trained_indel_noise: float | None = None,
+                  trained_snp_noise: float | None = None) -> list[Call]:
     """Calls with POS inside the chunk from the model's per-position probabilities; on
     one-copy positions (``ploidy``) with one ALT and GT 1. ``calibration``: the model's QUAL
-    calibration, ``trained_indel_noise`` the indel noise of its training BAMs (None: the
-    shipped model's)."""
+    calibration, ``trained_indel_noise`` and ``trained_snp_noise`` the indel and clean-base
+    noise of its training BAMs (None: the shipped model's)."""
     ref_text = prepared.ref_text
 
     def counts(position: int) -> np.ndarray:
@@ -39,14 +44,17 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
+    alt_error = clean_error_rate(prepared.reads, chunk.window_start,
+                                 np.asarray(prepared.data["reference"][: len(p_ref)]))
     p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes,
-                                         calibration)
+                                           calibration, alt_error)
+    snp_noise = (alt_error, SNP_NOISE_TRAINED if trained_snp_noise is None else trained_snp_noise)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK
     snp_bases = bases_at_sites(prepared.reads, chunk.window_start, snp_positions)
     for p, bases in zip(snp_positions.tolist(), snp_bases):
         call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p), bases,
-                           float(p_snp[p]), snp_genotypes[p], calibration)
+                           float(p_snp[p]), snp_genotypes[p], calibration, snp_noise)
         if call is not None:
             calls.append(call)
     noise = (indel_noise_rate(prepared.reads, prepared.indels, chunk.window_start,

@@ -55,20 +55,25 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
 def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.ndarray
                      ) -> float:
     """The chunk's measured chance that a clean base (as :func:`clean_base_counts` counts
-    them) shows one given wrong base: a third of its clean bases' mismatches against the
-    reference, over positions that do not look like a variant
-    (:func:`dvcall.features.noise.looks_like_variant`, counting all mismatches). Measured on
-    the reads that start in the chunk's first CLEAN_ERROR_SPAN bases (at full depth:
-    positions a read length in), and shrunk towards CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES
-    bases, so a chunk of few reads keeps the stated Q20 rate: sequencers and runs differ by
-    more than tenfold."""
+    them) shows one given wrong base (:func:`clean_error_counts`), shrunk towards
+    CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES bases, so a chunk of few reads keeps the stated Q20
+    rate: sequencers and runs differ by more than tenfold."""
+    errors, bases = clean_error_counts(reads, window_start, reference)
+    return (errors + CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR) / (bases + CLEAN_PRIOR_BASES) / 3
+
+
+def clean_error_counts(reads: ProjectedReads, window_start: int, reference: np.ndarray
+                       ) -> tuple[float, float]:
+    """``(mismatches, clean bases)`` against the reference over positions that do not look
+    like a variant (:func:`dvcall.features.noise.looks_like_variant`, counting all
+    mismatches), on the reads that start in the chunk's first CLEAN_ERROR_SPAN bases (at
+    full depth: positions a read length in)."""
     length, width = len(reference), reads.codes.shape[1]
     first = int(reads.starts.min()) if reads.num_reads else 0
     lo, hi = first - window_start + width, first - window_start + CLEAN_ERROR_SPAN
     rows = np.flatnonzero(reads.starts < first + CLEAN_ERROR_SPAN)
-    prior = CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR
     if len(rows) == 0 or hi <= lo:
-        return CLEAN_ALT_ERROR
+        return 0.0, 0.0
     codes = reads.codes[rows]
     cols = np.arange(width, dtype=np.int32)[None, :]
     index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols
@@ -81,8 +86,7 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     depth = np.bincount(index, minlength=hi - lo)
     mismatches = np.bincount(index[wrong], minlength=hi - lo)
     quiet = ~looks_like_variant(mismatches, depth)
-    errors, bases = float(mismatches[quiet].sum()), float(depth[quiet].sum())
-    return (errors + prior) / (bases + CLEAN_PRIOR_BASES) / 3
+    return float(mismatches[quiet].sum()), float(depth[quiet].sum())
 
 
 def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
@@ -119,12 +123,14 @@ def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
                      variant_class: np.ndarray, genotypes: np.ndarray,
-                     calibration: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     calibration: dict | None = None, alt_error: float | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
     bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
     skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
-    PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound)."""
+    PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound).
+    ``alt_error``: the chunk's :func:`clean_error_rate`, where already measured."""
     snp_pass = CLEAN_MAX_P_REF
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
     own = slice(FLANK, FLANK + chunk.end - chunk.start)  # the chunk's positions, no flanks
@@ -134,9 +140,10 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
+    if alt_error is None:
+        alt_error = clean_error_rate(prepared.reads, chunk.window_start, reference)
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
-                            reference[unsure],
-                            clean_error_rate(prepared.reads, chunk.window_start, reference))
+                            reference[unsure], alt_error)
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
     unsure, clean = unsure[sure], clean[sure]
     away = ~near_indel_evidence(prepared.indels, unsure)

@@ -34,12 +34,17 @@ SECOND_ALT_MIN_SHARE = 0.2
 
 # -- indels --
 # An indel's QUAL counts this BAM's indel noise where it is noisier than the BAMs the model
-# was trained on (genotypes.with_indel_noise), at this prior: indels per base of a germline
+# was trained on (genotypes.with_read_noise), at this prior: indels per base of a germline
 # genome (about 1 in 10,000 in humans).
 INDEL_PRIOR = 1e-4
 # The indel noise of the shipped model's noisiest training BAM (events per read base, set d
 # of scripts/make_default_model.sh), for a model file that does not record its own.
 INDEL_NOISE_TRAINED = 1.018e-5
+# A SNP's QUAL counts this BAM's clean-base noise where it is noisier than the BAMs the
+# model was trained on (genotypes.with_read_noise, at SNP_PRIOR). The shipped model's
+# training BAMs' chance that a clean base shows one given wrong base, pooled over their
+# clean bases (sets a-f of scripts/make_default_model.sh), for a model file without its own.
+SNP_NOISE_TRAINED = 3.107e-4
 # No indel where realignment gave this many reads and none of them carries it.
 MIN_REALIGNED_AGAINST = 4
 

@@ -15,6 +15,7 @@ from dvcall.io.reference import open_fasta
 from dvcall.io.regions import Region, plan_chunks, read_bed
 from dvcall.io.truth import open_truth
 from dvcall.model.classes import REF
+from dvcall.postprocess.snp_rules import clean_error_counts
 from dvcall.train.labels import chunk_labels, valid_positions
 
 TRAIN_CHUNK = 10_000
@@ -29,6 +30,7 @@ class Example:
     region: str
     source: str  # the BAM it came from
     indel_noise: tuple[float, float]  # (indel events, read bases) where none looks real
+    snp_noise: tuple[float, float] = (0.0, 0.0)  # (clean-base mismatches, clean bases)
 
 
 def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter: ReadFilter,
@@ -52,9 +54,11 @@ def build_examples(bam_path: Path, ref_path: Path, truth_path: Path, read_filter
         weights = valid_positions(counts, prepared.data["reference"])
         noise = indel_noise_events(prepared.reads, prepared.indels, chunk.window_start,
                                    chunk.span(chunk_size))
+        clean = clean_error_counts(prepared.reads, chunk.window_start,
+                                   np.asarray(prepared.data["reference"][: len(classes)]))
         examples.append(Example(prepared.data, classes, genotypes, weights,
                                 f"{chunk.contig}:{chunk.start + 1}-{chunk.end}",
-                                str(bam_path), noise))
+                                str(bam_path), noise, clean))
     log(f"{bam_path}: {len(examples)} chunks, depth ~{depth:.1f}x, "
         f"{sum(int((e.classes != REF).sum()) for e in examples)} labelled variant positions")
     if sum(unused.values()):
@@ -80,10 +84,19 @@ def examples_of_pairs(pairs: list[tuple[Path, Path, Path]], bed: Path | None,
 def trained_indel_noise(examples: list[Example]) -> float:
     """The indel noise of the noisiest BAM among the examples (events per read base, pooled
     over its chunks): a BAM the caller meets that is noisier than this is outside what the
-    model learnt (:func:`dvcall.postprocess.genotypes.with_indel_noise`)."""
+    model learnt (:func:`dvcall.postprocess.genotypes.with_read_noise`)."""
     totals: dict[str, list[float]] = {}
     for e in examples:
         total = totals.setdefault(e.source, [0.0, 0.0])
         total[0] += e.indel_noise[0]
         total[1] += e.indel_noise[1]
     return max((float(event_rate(*t)) for t in totals.values()), default=float(event_rate(0, 0)))
+
+
+def trained_snp_noise(examples: list[Example]) -> float | None:
+    """The chance a clean base of the examples shows one given wrong base, pooled over all
+    their clean bases (None without any): the noise the model's SNP calls learnt on average
+    (:func:`dvcall.postprocess.genotypes.with_read_noise`)."""
+    errors = sum(e.snp_noise[0] for e in examples)
+    bases = sum(e.snp_noise[1] for e in examples)
+    return errors / bases / 3 if bases else None

@@ -125,13 +125,14 @@ def checkpoint_paths(out: Path) -> tuple[Path, Path]:
 def train(examples: list[Example], out: Path, epochs: int, learning_rate: float = 2e-3,
           init=None, seed: int = 0, patience: int = 5, resume: bool = False,
           log: Callable[[str], None] = lambda m: None, info: dict | None = None,
-          allele_evidence: bool = False, indel_noise: float | None = None):
+          allele_evidence: bool = False, indel_noise: float | None = None,
+          snp_noise: float | None = None):
     """Fit, keeping every 10th chunk for validation; checkpoint each epoch; keep the best.
 
     ``resume`` continues from ``out.last`` + ``out.optimizer`` (written after every epoch);
     ``allele_evidence`` gives a new model the per-allele read evidence
-    (:mod:`dvcall.operators.allele_evidence`); ``indel_noise`` (the training BAMs') goes
-    into the model file.
+    (:mod:`dvcall.operators.allele_evidence`); ``indel_noise`` and ``snp_noise`` (the
+    training BAMs') go into the model file.
     """
     if not examples:
         raise InputError("no training examples: the BAMs have no usable reads in the given "
@@ -195,8 +196,8 @@ def train(examples: list[Example], out: Path, epochs: int, learning_rate: float 
         best, stale = (metrics["loss"], 0) if improved else (best, stale + 1)
         facts = dict(info or {}, epoch=epoch, best_loss=best, stale=stale, **metrics)
         if improved:
-            save_model(model, out, facts, indel_noise)
-        save_model(model, last_path, facts, indel_noise)
+            save_model(model, out, facts, indel_noise, snp_noise)
+        save_model(model, last_path, facts, indel_noise, snp_noise)
         save_state(nnx.state(optimizer), optimizer_path, {"epoch": str(epoch)})
         if stale >= patience:
             log(f"early stop: validation loss has not improved for {patience} epochs")
