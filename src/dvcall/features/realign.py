@@ -241,8 +241,7 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``
     (``also``: per haplotype base, a candidate SNP's base that matches there too, or -1;
-    None where there is none;
-    ``places``: its window position, -1 for an inserted base),
+    None where there is none; ``places``: its window position, -1 for an inserted base),
     and the (row, column) of each base of a read given to an indel haplotype that mismatches
     the reference where its CIGAR puts it but matches that haplotype (or a candidate SNP on
     it) where realignment puts it, elsewhere."""
