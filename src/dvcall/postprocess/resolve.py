@@ -47,7 +47,7 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     alt_error = clean_error_rate(prepared.reads, chunk.window_start,
                                  np.asarray(prepared.data["reference"][: len(p_ref)]))
     p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes,
-                                           calibration, alt_error)
+                                           alt_error, calibration)
     snp_noise = (alt_error, SNP_NOISE_TRAINED if trained_snp_noise is None else trained_snp_noise)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK

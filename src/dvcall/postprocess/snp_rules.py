@@ -122,15 +122,14 @@ def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
-                     variant_class: np.ndarray, genotypes: np.ndarray,
-                     calibration: dict | None = None, alt_error: float | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     variant_class: np.ndarray, genotypes: np.ndarray, alt_error: float,
+                     calibration: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
     bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
     skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound).
-    ``alt_error``: the chunk's :func:`clean_error_rate`, where already measured."""
+    ``alt_error``: the chunk's :func:`clean_error_rate`."""
     snp_pass = CLEAN_MAX_P_REF
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
     own = slice(FLANK, FLANK + chunk.end - chunk.start)  # the chunk's positions, no flanks
@@ -140,8 +139,6 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
-    if alt_error is None:
-        alt_error = clean_error_rate(prepared.reads, chunk.window_start, reference)
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
                             reference[unsure], alt_error)
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
