@@ -164,6 +164,25 @@ def test_a_low_quality_reference_base_does_not_make_a_hom_alt_snp_het():
             assert call.genotype == genotype, (model_split, ref_quality)
 
 
+def test_a_second_alt_allele_in_low_quality_bases_stays_errors():
+    """A hom-alt A (five Q35 reads, REF C) with two reads of G: GT 1/2 if the Gs are Q35,
+    1/1 if they are Q2 (each wrong two times in three). One Q35 G of eight reads is 1/1."""
+    from dvcall.postprocess.records import resolve_snp
+
+    sure_hom = np.array([0.0, 0.05, 0.95])
+    for g_quality, alts, genotype in ((35, ["A", "G"], (1, 2)), (2, ["A"], (1, 1))):
+        counts = np.array([5, 0, 2, 0, 0, 0])
+        bases = np.array([0] * 5 + [2, 2]), np.array([35] * 5 + [g_quality] * 2)
+        call = resolve_snp("chr1", "ACGTACGTAC", 1, 100, counts, bases, 1e-6, sure_hom,
+                           noise=(1e-4, 1e-4))
+        assert (call.alts, call.genotype) == (alts, genotype), g_quality
+        assert call.allele_depths == [0, 5, 2][: len(alts) + 1]
+    counts = np.array([7, 0, 1, 0, 0, 0])
+    bases = np.array([0] * 7 + [2]), np.full(8, 35)
+    call = resolve_snp("chr1", "ACGTACGTAC", 1, 100, counts, bases, 1e-6, sure_hom)
+    assert (call.alts, call.genotype) == (["A"], (1, 1))
+
+
 def test_indels_in_one_repeat_compete_for_the_reads():
     """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
     CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype

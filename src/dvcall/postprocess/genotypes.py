@@ -82,6 +82,21 @@ def snp_hom_log_ratio(codes: np.ndarray, quality: np.ndarray, ref_index: int,
                  + np.sum(np.log(ref_on_hom / on_het)[is_ref]))
 
 
+def second_alt_log_ratio(codes: np.ndarray, quality: np.ndarray, first_index: int,
+                         second_index: int, noise: float) -> float:
+    """log P(bases | GT 1/2) - log P(bases | GT 1/1) at a hom-alt SNP whose second allele
+    is ``second_index``: on a 1/1 a base of the second allele is an error (chance its
+    quality's over three wrong bases, at least this BAM's clean-base ``noise`` of one given
+    wrong base), on a 1/2 half the reads carry it. Two Q2 bases of a second allele are
+    nearly as likely errors as a second haplotype; two Q40 bases are not."""
+    error = np.minimum(10.0 ** (-np.asarray(quality, np.float64) / 10.0), 0.75)
+    wrong = np.maximum(error / 3.0, noise)
+    on_two = 0.5 * (1.0 - error) + 0.5 * error / 3.0
+    is_first, is_second = codes == first_index, codes == second_index
+    return float(np.sum(np.log(on_two / wrong)[is_second])
+                 + np.sum(np.log(on_two / (1.0 - wrong))[is_first]))
+
+
 def with_hom_log_ratio(gp: np.ndarray, llr: float) -> np.ndarray:
     """Genotype probabilities with P(variant) the model's and het against hom-alt from the
     reads' log-likelihood ratio ``llr`` (hom-alt over het) times HET_PRIOR."""

@@ -14,6 +14,7 @@ from dvcall.postprocess.genotypes import (
     phred,
     phred_likelihoods,
     quality_of_genotype,
+    second_alt_log_ratio,
     snp_hom_log_ratio,
     with_hom_log_ratio,
     with_read_likelihood,
@@ -21,12 +22,14 @@ from dvcall.postprocess.genotypes import (
     zygosity,
 )
 from dvcall.postprocess.thresholds import (
+    CLEAN_ALT_ERROR,
     INDEL_PRIOR,
     MIN_REALIGNED_AGAINST,
     QUAL_CAP,
     READ_ERROR,
     SECOND_ALT_MIN_READS,
     SECOND_ALT_MIN_SHARE,
+    SECOND_ALT_PRIOR,
     SNP_PRIOR,
     SNP_READ_ERROR,
 )
@@ -75,7 +78,7 @@ class Call:
 
 
 def is_second_alt(reads: int, depth: int) -> bool:
-    """Whether a hom-alt site's second allele, seen in ``reads`` of ``depth``, is real (the
+    """Whether a hom-alt indel's second allele, seen in ``reads`` of ``depth``, is real (the
     record becomes GT 1/2) rather than errors or a misspelt copy."""
     return reads >= max(SECOND_ALT_MIN_READS, SECOND_ALT_MIN_SHARE * depth)
 
@@ -103,7 +106,9 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     alts = [BASES[alt_counts[0][1]]]
     if kind == "het":
         genotype = (0, 1)
-    elif is_second_alt(alt_counts[1][0], depth):
+    elif alt_counts[1][0] > 0 and second_alt_log_ratio(
+            *bases, alt_counts[0][1], alt_counts[1][1],
+            CLEAN_ALT_ERROR if noise is None else noise[0]) > -np.log(SECOND_ALT_PRIOR):
         alts.append(BASES[alt_counts[1][1]])
         genotype = (1, 2)
     else:

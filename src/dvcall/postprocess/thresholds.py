@@ -28,7 +28,10 @@ READ_ERROR = 4 / 5444
 SNP_READ_ERROR = 44 / 18161
 # Share of het among non-reference genotypes: germline genomes have ~1.5-2 hets per hom-alt.
 HET_PRIOR = 0.6
-# A hom-alt site's second ALT is real (GT 1/2) from this many reads and this share of depth.
+# A hom-alt SNP is GT 1/2 where its reads favour it over 1/1 (genotypes.second_alt_log_ratio)
+# at this prior: about one hom-alt SNP site in a thousand is tri-allelic in a human genome.
+SECOND_ALT_PRIOR = 1e-3
+# A hom-alt indel's second ALT is real (GT 1/2) from this many reads and this share of depth.
 SECOND_ALT_MIN_READS = 2
 SECOND_ALT_MIN_SHARE = 0.2
 
