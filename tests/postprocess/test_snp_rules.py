@@ -133,6 +133,9 @@ def test_positions_near_any_reads_indel_are_flagged():
     evidence = IndelEvidence(np.array([100]), np.array([0]), np.array([True]), [("ACGT", "A")])
     near = near_indel_evidence(evidence, np.array([89, 90, 103, 113, 114]), margin=10)
     assert near.tolist() == [False, True, True, True, False]
+    # by default only the bases the read's indel anchors or deletes
+    near = near_indel_evidence(evidence, np.array([99, 100, 103, 104]))
+    assert near.tolist() == [False, True, True, False]
 
 
 def _skewed_het(tmp_path, keep: int, alt_mapq: int | None = None, testdata=None):
