@@ -183,6 +183,45 @@ def test_a_second_alt_allele_in_low_quality_bases_stays_errors():
     assert (call.alts, call.genotype) == (["A"], (1, 1))
 
 
+def _with_deletions(ref: str, start: int, length: int, deletions: list[tuple[int, int]]):
+    """A read of ``length`` bases from ``start`` of the haplotype that lacks the reference
+    bases ``[at, at + n)`` for each ``(at, n)`` of ``deletions``, with them in its CIGAR."""
+    cigar, sequence, position = [], "", start
+    for at, n in sorted(deletions):
+        if at <= position or len(sequence) >= length:
+            continue
+        take = min(at - position, length - len(sequence))
+        cigar.append((0, take))
+        sequence += ref[position : position + take]
+        position += take
+        if len(sequence) < length:
+            cigar.append((2, n))
+            position += n
+    take = length - len(sequence)
+    cigar.append((0, take))
+    sequence += ref[position : position + take]
+    return start, cigar, sequence, bytes([30] * length)
+
+
+def test_a_read_with_only_a_nearby_indel_counts_against_the_other():
+    """A hom 2-base deletion (TAC -> T) and, 8 bases on, a het one in an A run: the reads of
+    the haplotype with only the first lack two bases there too, and against a haplotype with
+    only the second (realigned apart) they fit it better than the reference."""
+    rng = np.random.default_rng(11)
+    left = "".join(rng.choice(list("CGT"), 150)) + "T"
+    middle = "".join(rng.choice(list("CGT"), 8)) + "C"
+    right = "G" + "".join(rng.choice(list("CGT"), 150))
+    ref = left + "AC" + middle + "A" * 16 + right
+    first, second = len(left), len(left) + 2 + len(middle)  # the first deleted bases
+    both = [_with_deletions(ref, s, 100, [(first, 2), (second, 2)]) for s in range(80, 140, 10)]
+    one = [_with_deletions(ref, s, 100, [(first, 2)]) for s in range(85, 145, 10)]
+    evidence, support = _realign(both + one, ref)
+    assert support.allele_reads == {(first - 1, "TAC", "T"): 12,
+                                    (second - 1, "CAA", "C"): 6}
+    assert support.depths(first - 1) == (0, 12)
+    assert support.depths(second - 1) == (6, 6)
+
+
 def test_indels_in_one_repeat_compete_for_the_reads():
     """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
     CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype

@@ -8,7 +8,9 @@ reference haplotype and with each candidate haplotype, anchored on a base the re
 outside the indel and its repeat. The read supports the haplotype whose mismatching base
 qualities sum clearly lowest; a read that stops inside the repeat supports none. Candidates
 whose indels reach into one another's repeat are one group, their haplotypes competing for
-the same reads.
+the same reads. Groups whose compared spans overlap are realigned together as parts of one,
+with haplotypes carrying both parts' indels, and a read counts in each part for the part's
+alleles its haplotype carries.
 """
 
 from collections import Counter, defaultdict
@@ -101,41 +103,41 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
         end = max(_allele_end(anchor, ref, repeat) for _, anchor, ref, _ in alleles)
         lo, hi = repeat_start(ref_codes, first) - CONTEXT + 1, end + CONTEXT
         if lo >= 0 and hi <= length:
-            groups.append((alleles, first, end, lo, hi))
+            groups.append(_Group(alleles, [0] * len(alleles), [first, end], lo, hi))
+    groups = _merge_overlapping(groups)
     # First the reference and indel haplotypes alone; then, where a SNP the indels do not
     # explain lies in a group's span, again with that SNP's base matching on every haplotype.
     no_snps = np.full(length, -1, np.int8)
     assigned = [_realign_group(reads, block_key, query_key, window_start, ref_codes, no_snps,
-                               *group) for group in groups]
+                               group) for group in groups]
     snp_alt = _snp_alternatives(reads, ref_codes, window_start, [a for a in assigned if a],
-                                [(lo, hi) for *_, lo, hi in groups])
-    for g, (_, _, _, lo, hi) in enumerate(groups):
-        if (snp_alt[lo:hi] >= 0).any():
+                                [(g.lo, g.hi) for g in groups])
+    for g, group in enumerate(groups):
+        if (snp_alt[group.lo:group.hi] >= 0).any():
             assigned[g] = _realign_group(reads, block_key, query_key, window_start, ref_codes,
-                                         snp_alt, *groups[g])
+                                         snp_alt, group)
     explained_rows: list[np.ndarray] = []
     explained_cols: list[np.ndarray] = []
-    for (alleles, *_), group_assigned in zip(groups, assigned):
+    for group, group_assigned in zip(groups, assigned):
         if group_assigned is None:
             continue
-        carriers = _haplotype_alleles(alleles)
+        alleles = group.alleles
         counts, rows, cols = group_assigned
         explained_rows.append(rows)
         explained_cols.append(cols)
-        decided = int(counts.sum())
-        for i, (_, anchor, ref, alt) in enumerate(alleles):
-            n = sum(int(c) for members, c in zip(carriers, counts[1:]) if i in members)
-            allele_reads[(anchor, ref, alt)] = n
-            alt_reads[anchor] += n
-        strong = max(MIN_AGAINST_READS, MIN_AGAINST_SHARE * decided)
-        for anchor in {anchor for _, anchor, _, _ in alleles}:
-            # against an allele: the reads of the reference and of every other haplotype of
-            # the group that could be a real one; a weak rival's reads count for neither
-            against = int(counts[0])
-            for members, c in zip(carriers, counts[1:]):
-                if c >= strong and not any(alleles[i][1] == anchor for i in members):
-                    against += int(c)
-            ref_reads[anchor] = against
+        for part, (keys, part_counts) in enumerate(zip(group.class_keys(), counts)):
+            strong = max(MIN_AGAINST_READS, MIN_AGAINST_SHARE * int(part_counts.sum()))
+            for i, (_, anchor, ref, alt) in enumerate(alleles):
+                if group.part[i] != part:
+                    continue
+                n = sum(int(c) for key, c in zip(keys, part_counts) if i in key)
+                allele_reads[(anchor, ref, alt)] = n
+                alt_reads[anchor] += n
+                # against: the reads of the reference and of every other haplotype that
+                # could be a real one; a weak rival's reads count for neither
+                ref_reads[anchor] = int(part_counts[0]) + sum(
+                    int(c) for key, c in zip(keys[1:], part_counts[1:])
+                    if c >= strong and not any(alleles[j][1] == anchor for j in key))
     if explained_rows:
         result.explained_rows = np.concatenate(explained_rows)
         result.explained_cols = np.concatenate(explained_cols)
@@ -144,28 +146,28 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
 
 def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
                    window_start: int, ref_codes: np.ndarray, snp_alt: np.ndarray,
-                   alleles: list[tuple], first: int, end: int, lo: int, hi: int):
-    """:func:`_assign` for one group of alleles over its span ``[lo, hi)``, its haplotypes
-    built from the reference, the alleles and (matching too) the SNP bases ``snp_alt``."""
+                   group: "_Group"):
+    """:func:`_assign` for one group of alleles over its span, its haplotypes built from the
+    reference, the alleles and (matching too) the SNP bases ``snp_alt``."""
+    alleles, lo, hi = group.alleles, group.lo, group.hi
     span = np.arange(lo, hi)
-    haplotypes, shifts, also, places = [ref_codes[lo:hi]], [0], [snp_alt[lo:hi]], [span]
+    haplotypes, also, places = [ref_codes[lo:hi]], [snp_alt[lo:hi]], [span]
     for members in _haplotype_alleles(alleles):
-        pieces, others, where, at, shift = [], [], [], lo, 0
-        for i in members:
+        pieces, others, where, at = [], [], [], lo
+        for i in sorted(members, key=lambda i: alleles[i][1]):
             _, anchor, ref, alt = alleles[i]
             inserted = BASE_CODE[np.frombuffer(alt[1:].encode(), np.uint8)]
             pieces += [ref_codes[at : anchor + 1], inserted]
             others += [snp_alt[at : anchor + 1], np.full(len(inserted), -1, np.int8)]
             where += [np.arange(at, anchor + 1), np.full(len(inserted), -1)]
-            at, shift = anchor + len(ref), shift + len(alt) - len(ref)
+            at = anchor + len(ref)
         haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
         also.append(np.concatenate(others + [snp_alt[at:hi]]))
         places.append(np.concatenate(where + [np.arange(at, hi)]))
-        shifts.append(shift)
     if (snp_alt[lo:hi] < 0).all():
         also = [None] * len(also)
-    return _assign(reads, block_key, query_key, window_start, first, end, lo, hi,
-                   haplotypes, also, places, shifts, ref_codes)
+    return _assign(reads, block_key, query_key, window_start, group.points, lo, hi,
+                   haplotypes, also, places, group.classes(), ref_codes)
 
 
 def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start: int,
@@ -212,6 +214,59 @@ def _haplotype_alleles(alleles: list[tuple]) -> list[tuple[int, ...]]:
     return carriers
 
 
+@dataclass
+class _Group:
+    """Candidate indel alleles realigned together: ``(reads, anchor, REF, ALT)`` each, the
+    anchor group each came from (``part``), the reference positions a read is placed by
+    (``points``: each part's first anchor and the first base after its indels' repeats) and
+    the compared span ``[lo, hi)``."""
+
+    alleles: list[tuple]
+    part: list[int]
+    points: list[int]
+    lo: int
+    hi: int
+
+    def class_keys(self) -> list[list[tuple[int, ...]]]:
+        """Per part, the distinct sets of that part's alleles the haplotypes carry (the
+        reference's, (), first), in the order :meth:`classes` numbers them."""
+        keys = []
+        for part in range(self.part[-1] + 1):
+            seen = [()]
+            for members in _haplotype_alleles(self.alleles):
+                key = tuple(i for i in members if self.part[i] == part)
+                if key not in seen:
+                    seen.append(key)
+            keys.append(seen)
+        return keys
+
+    def classes(self) -> list[np.ndarray]:
+        """Per part, each haplotype's class (reference first, then
+        :func:`_haplotype_alleles` order): its index in :meth:`class_keys`."""
+        carriers = [()] + _haplotype_alleles(self.alleles)
+        return [np.array([keys.index(tuple(i for i in members if self.part[i] == part))
+                          for members in carriers]) for part, keys in
+                enumerate(self.class_keys())]
+
+
+def _merge_overlapping(groups: list[_Group]) -> list[_Group]:
+    """Groups whose compared spans overlap, as one: realigned apart, a read of a haplotype
+    with only the other group's indel mismatches every haplotype of this one there, and an
+    indel haplotype of the same length shift can absorb that (a het 2-base deletion in an A
+    run took the reads of a hom 2-base deletion 15 bases before it)."""
+    merged: list[_Group] = []
+    for group in groups:
+        if merged and group.lo < merged[-1].hi:
+            last = merged[-1]
+            part = last.part[-1] + 1
+            merged[-1] = _Group(last.alleles + group.alleles,
+                                last.part + [part] * len(group.alleles),
+                                last.points + group.points, last.lo, max(last.hi, group.hi))
+        else:
+            merged.append(group)
+    return merged
+
+
 def _allele_end(anchor: int, ref: str, repeat: np.ndarray) -> int:
     """First base after an allele's deleted bases and the repeat it can slide through."""
     return anchor + 1 + max(int(repeat[anchor]), len(ref) - 1)
@@ -235,23 +290,23 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
 
 
 def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
-            window_start: int, anchor: int, end: int, lo: int, hi: int,
+            window_start: int, points: list[int], lo: int, hi: int,
             haplotypes: list[np.ndarray], also: list[np.ndarray], places: list[np.ndarray],
-            shifts: list[int], ref_codes: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Reads per haplotype (index 0: the reference) among the reads overlapping ``[lo, hi)``
-    (``also``: per haplotype base, a candidate SNP's base that matches there too, or -1;
-    None where there is none; ``places``: its window position, -1 for an inserted base),
-    and the (row, column) of each base of a read given to an indel haplotype that mismatches
-    the reference where its CIGAR puts it but matches that haplotype (or a candidate SNP on
-    it) where realignment puts it, elsewhere."""
+            classes: list[np.ndarray], ref_codes: np.ndarray
+            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
+    """Per part of the group, reads per class of haplotypes (``classes``: per part, each
+    haplotype's class there; class 0 holds the reference) among the reads overlapping
+    ``[lo, hi)`` (``also``: per haplotype base, a candidate SNP's base that matches there
+    too, or -1; None where there is none; ``places``: its window position, -1 for an
+    inserted base), and the (row, column) of each base of a read given to an indel
+    haplotype that mismatches the reference where its CIGAR puts it but matches that
+    haplotype (or a candidate SNP on it) where realignment puts it, elsewhere."""
     rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
     if len(rows) == 0:
         return None
-    left = aligned_query_index(reads, block_key, rows, window_start + anchor)
-    right = aligned_query_index(reads, block_key, rows, window_start + end)
-    keep = (left >= 0) | (right >= 0)
-    rows, left, right = rows[keep], left[keep], right[keep]
+    aligned_at = [aligned_query_index(reads, block_key, rows, window_start + x) for x in points]
+    keep = np.any([aligned >= 0 for aligned in aligned_at], axis=0)
+    rows, aligned_at = rows[keep], [aligned[keep] for aligned in aligned_at]
     if len(rows) == 0:
         return None
     first = reads.query_start[rows]
@@ -261,27 +316,39 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     index = np.minimum(first[:, None] + k[None, :], len(reads.query_codes) - 1)
     bases = np.where(inside, reads.query_codes[index], 4)
     quals = np.minimum(np.where(inside, reads.query_quals[index], 0), QUAL_CAP).astype(np.int32)
-    # A read is placed on each haplotype twice: by the base its CIGAR aligns to the anchor and
-    # by the one it aligns to the first base after the repeat; each haplotype keeps the better
-    # placement. One placement alone misleads when the aligner put the indel in the wrong
-    # place near the read's end (a read starting 2 bases before a deletion, say).
+    # A read is placed on each haplotype by the base its CIGAR aligns to each of the points
+    # (an anchor, the first base after its repeat); each haplotype keeps the best placement.
+    # One placement alone misleads when the aligner put the indel in the wrong place near
+    # the read's end (a read starting 2 bases before a deletion, say).
     costs = np.full((len(rows), len(haplotypes)), np.iinfo(np.int64).max, np.int64)
     placed = np.zeros((len(rows), len(haplotypes)), np.int64)  # haplotype index of base 0
-    for aligned, at_ref, after_indel in ((left, anchor - lo, False), (right, end - lo, True)):
+    for x, aligned in zip(points, aligned_at):
         has = aligned >= 0
         if not has.any():
             continue
         offset = np.where(has, aligned - first, 0)  # the anchoring base in the read
-        for h, (haplotype, other, shift) in enumerate(zip(haplotypes, also, shifts)):
-            start = at_ref + (shift if after_indel else 0) - offset
+        for h, (haplotype, other) in enumerate(zip(haplotypes, also)):
+            at_hap = np.flatnonzero(places[h] == x)
+            if len(at_hap) == 0:  # x is deleted on this haplotype
+                continue
+            start = int(at_hap[0]) - offset
             cost = _mismatch_cost(haplotype, other, start, bases, quals)
             better = has & (cost < costs[:, h])
             costs[:, h] = np.where(better, cost, costs[:, h])
             placed[:, h] = np.where(better, start, placed[:, h])
-    order = np.sort(costs, axis=1)
-    decided = order[:, 1] - order[:, 0] >= MIN_MARGIN
+    # per part of the group, a read supports the class of haplotypes (those alike there)
+    # that fits it clearly best; one that reaches only another part's indels supports none
+    counts, decided = [], np.zeros(len(rows), bool)
+    for of_class in classes:
+        class_costs = np.full((len(rows), int(of_class.max()) + 1), np.iinfo(np.int64).max)
+        for h, c in enumerate(of_class.tolist()):
+            class_costs[:, c] = np.minimum(class_costs[:, c], costs[:, h])
+        order = np.sort(class_costs, axis=1)
+        sure = order[:, 1] - order[:, 0] >= MIN_MARGIN
+        counts.append(np.bincount(np.argmin(class_costs, axis=1)[sure],
+                                  minlength=class_costs.shape[1]))
+        decided |= sure
     best = np.argmin(costs, axis=1)
-    counts = np.bincount(best[decided], minlength=len(haplotypes))
     # the mismatches an indel haplotype explains, in the reads given to one
     on_indel = np.flatnonzero(decided & (best > 0))
     explained_rows, explained_cols = [], []
