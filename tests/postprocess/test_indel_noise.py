@@ -51,3 +51,28 @@ def test_call_compares_against_the_model_files_indel_noise(testdata, thin_run, t
     lowered = [k for k in strict if strict[k][0] < default[k][0] - 1e-6]
     assert all(strict[k][0] <= default[k][0] + 1e-6 for k in strict)
     assert lowered and all(min(default[k][1][1:]) <= 3 for k in lowered)
+
+
+def test_noise_counts_every_read_over_the_anchor_not_only_those_spanning_the_repeat():
+    """One read of 18 shows a 6-base deletion in a repeat no other read spans (75 bp reads):
+    its REF depth is 0, but 18 reads could have shown that noise, so in a BAM three times as
+    noisy as the training ones its QUAL falls below PASS; the same read alone at its site
+    stays above."""
+    import numpy as np
+
+    from dvcall.features.indels import IndelEvidence
+    from dvcall.postprocess.records import resolve_indels
+    from dvcall.postprocess.thresholds import PASS_QUAL
+
+    ref = "ACGT" * 20 + "GGGGCTCGGGGCTCGGGGCTCGGGGCTC" + "ACGT" * 20
+    evidence = IndelEvidence(np.array([80]), np.array([0]), np.array([True]),
+                             [("GGGGCTC", "G")])
+    quals = {}
+    for depth in (18, 1):
+        call, = resolve_indels("chr1", ref, (80, 81), 0, evidence,
+                               lambda p, d=depth: np.array([0, 0, d, 0, 0, 0]),
+                               lambda p: 1, 0.01, np.array([0.01, 0.9, 0.09]),
+                               noise=(3 * TRAINED, TRAINED))
+        assert call.allele_depths == [0, 1] and call.depth == depth
+        quals[depth] = call.qual
+    assert quals[18] < PASS_QUAL["INDEL"] < quals[1]
