@@ -222,6 +222,25 @@ def test_a_read_with_only_a_nearby_indel_counts_against_the_other():
     assert support.depths(second - 1) == (6, 6)
 
 
+def test_two_reads_of_an_insertion_spelled_two_ways_make_one_candidate():
+    """An aligner put one read's GG insertion two bases late (with the two bases between as
+    mismatches): each spelling is in one CIGAR only, too few for a candidate alone, but
+    together they are, and realignment gives both reads to the true haplotype."""
+    rng = np.random.default_rng(5)
+    ref = "".join(rng.choice(list("ACT"), 300))  # no G: the insertion cannot slide
+    at = 150  # the insertion's anchor
+    hap = ref[: at + 1] + "GG" + ref[at + 1 :]
+    reads = [_read(hap, 60, 140, [(0, at + 1 - 60), (1, 2), (0, 140 - (at + 1 - 60) - 2)]),
+             _read(hap, 90, 120, [(0, at + 3 - 90), (1, 2), (0, 120 - (at + 3 - 90) - 2)]),
+             _read(ref, 70, 140, [(0, 140)]), _read(ref, 100, 140, [(0, 140)])]
+    evidence, support = _realign(reads, ref)
+    assert len(set(evidence.alleles)) == 2  # two spellings, one read each
+    true_allele = (at, ref[at], ref[at] + "GG")
+    assert support.allele_reads[true_allele] == 2
+    assert support.depths(at) == (2, 2)
+    assert sum(support.allele_reads.values()) == 2
+
+
 def test_indels_in_one_repeat_compete_for_the_reads():
     """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
     CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype

@@ -27,6 +27,9 @@ from dvcall.features.projection import ProjectedReads
 from dvcall.features.repeats import repeat_start
 
 MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CIGARs show it
+# ... counting those of its kind and length anchored this close (an aligner's misplacement);
+# anchors this close are realigned together, their alleles rivals for the same reads
+MISPLACED = 2
 MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
 CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
@@ -87,8 +90,9 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
     support = Counter((int(a), *alleles) for a, alleles in zip(evidence.anchor.tolist(),
                                                               evidence.alleles))
     by_anchor: dict[int, list] = defaultdict(list)
+    nearby = _nearby_support(support)
     for (anchor, ref, alt), n in support.items():
-        if n >= MIN_CIGAR_READS:
+        if nearby[(anchor, ref, alt)] >= MIN_CIGAR_READS:
             by_anchor[anchor].append((n, ref, alt))
     if not by_anchor:
         return result
@@ -112,6 +116,10 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
                                group) for group in groups]
     snp_alt = _snp_alternatives(reads, ref_codes, window_start, [a for a in assigned if a],
                                 [(g.lo, g.hi) for g in groups])
+    for group in groups:  # a candidate deletion's own bases are where misaligned reads of
+        for _, anchor, ref, alt in group.alleles:  # it show their mismatches
+            if len(ref) > len(alt):
+                snp_alt[anchor + 1 : anchor + len(ref)] = -1
     for g, group in enumerate(groups):
         if (snp_alt[group.lo:group.hi] >= 0).any():
             assigned[g] = _realign_group(reads, block_key, query_key, window_start, ref_codes,
@@ -201,6 +209,26 @@ def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start
     return np.where(in_span & looks_like_variant(top, depth), best, -1).astype(np.int8)
 
 
+def _nearby_support(support: Counter) -> dict[tuple[int, str, str], int]:
+    """Per ``(anchor, REF, ALT)``, its CIGAR reads and those of the other alleles of the same
+    kind and length anchored at most MISPLACED bases away: an aligner places an indel a
+    base or two off where a read has a mismatch beside it, so two reads of one het
+    insertion can spell it two ways, neither twice."""
+    keys = list(support)
+    size = np.array([len(alt) - len(ref) for _, ref, alt in keys], np.int64)
+    anchor = np.array([a for a, _, _ in keys], np.int64)
+    reads = np.array([support[k] for k in keys], np.int64)
+    order = np.lexsort((anchor, size))
+    size, anchor, reads = size[order], anchor[order], reads[order]
+    total = np.concatenate([[0], np.cumsum(reads)])
+    # (size, anchor) sorted: the alleles of one size within MISPLACED of an anchor are a slice
+    key = size * (1 << 40) + anchor
+    lo = np.searchsorted(key, key - MISPLACED, side="left")
+    hi = np.searchsorted(key, key + MISPLACED, side="right")
+    pooled = total[hi] - total[lo]
+    return {keys[i]: int(n) for i, n in zip(order.tolist(), pooled.tolist())}
+
+
 def _haplotype_alleles(alleles: list[tuple]) -> list[tuple[int, ...]]:
     """The non-reference haplotypes of a group, as indices into its ``(n, anchor, REF, ALT)``
     alleles: each allele alone, and each pair at different anchors that fit on one
@@ -273,14 +301,15 @@ def _allele_end(anchor: int, ref: str, repeat: np.ndarray) -> int:
 
 
 def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
-    """Anchors whose indels reach into one another's repeat, realigned together: a read
+    """Anchors whose indels reach into one another's repeat, or lie MISPLACED bases apart,
+    realigned together: a read
     with a 2-base insertion in an ACC repeat matches the 1-base deletion one unit along
     better than the reference, so the two must compete for it."""
     groups: list[list[int]] = []
     group_end = -1  # first base after the current group's indels and repeats
     for anchor in sorted(by_anchor):
         end = max(_allele_end(anchor, ref, repeat) for _, ref, _ in by_anchor[anchor])
-        if groups and anchor < group_end:
+        if groups and anchor < max(group_end, groups[-1][-1] + MISPLACED + 1):
             groups[-1].append(anchor)
             group_end = max(group_end, end)
         else:
