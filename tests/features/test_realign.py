@@ -241,6 +241,25 @@ def test_two_reads_of_an_insertion_spelled_two_ways_make_one_candidate():
     assert sum(support.allele_reads.values()) == 2
 
 
+def test_a_read_of_a_haplotype_with_three_nearby_indels_fits_one():
+    """Het 2-base deletions at 150 and 190 on one haplotype, a hom one at 230 on both: the
+    three groups' spans overlap. A read of the first haplotype that stops before 230 fits
+    one with the first two deletions, with or without the third, so it says nothing of the
+    third: the hom deletion keeps no reference reads."""
+    rng = np.random.default_rng(3)
+    ref = "".join(rng.choice(list("ACGT"), 400))
+    both = [(151, 2), (191, 2), (231, 2)]
+    reads = [_with_deletions(ref, s, 100, both) for s in range(100, 140, 8)]  # stop before
+    reads += [_with_deletions(ref, s, 100, both) for s in range(150, 200, 10)]
+    reads += [_with_deletions(ref, s, 100, [(231, 2)]) for s in range(140, 200, 6)]
+    evidence, support = _realign(reads, ref)
+    anchors = sorted({int(a) for a in evidence.anchor})
+    assert len(anchors) == 3
+    hom = anchors[-1]
+    ref_reads, alt_reads = support.depths(hom)
+    assert ref_reads == 0 and alt_reads >= 15
+
+
 def test_indels_in_one_repeat_compete_for_the_reads():
     """A 2-base insertion in an ACC repeat and the 1-base deletion one unit along (a few reads'
     CIGARs) are both candidates: reads carrying the insertion match the deletion's haplotype

@@ -15,7 +15,7 @@ alleles its haplotype carries.
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from itertools import combinations
+from itertools import combinations, product
 
 import numpy as np
 
@@ -31,6 +31,7 @@ MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CI
 # anchors this close are realigned together, their alleles rivals for the same reads
 MISPLACED = 2
 MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
+MAX_HAPLOTYPES = 48  # a merged group's haplotype combinations, at most (else pairs only)
 CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
 QUAL_CAP = 40
@@ -160,7 +161,7 @@ def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.n
     alleles, lo, hi = group.alleles, group.lo, group.hi
     span = np.arange(lo, hi)
     haplotypes, also, places = [ref_codes[lo:hi]], [snp_alt[lo:hi]], [span]
-    for members in _haplotype_alleles(alleles):
+    for members in group.carriers():
         pieces, others, where, at = [], [], [], lo
         for i in sorted(members, key=lambda i: alleles[i][1]):
             _, anchor, ref, alt = alleles[i]
@@ -255,13 +256,30 @@ class _Group:
     lo: int
     hi: int
 
+    def carriers(self) -> list[tuple[int, ...]]:
+        """The non-reference haplotypes, as indices into ``alleles``: those of
+        :func:`_haplotype_alleles` in one part; in a merged group every combination of one
+        such haplotype (or none) per part, so that a read of a haplotype with indels in three
+        parts fits one (up to MAX_HAPLOTYPES; past that, pairs only)."""
+        parts = self.part[-1] + 1
+        if parts == 1:
+            return _haplotype_alleles(self.alleles)
+        per_part = []
+        for part in range(parts):
+            index = [i for i in range(len(self.alleles)) if self.part[i] == part]
+            own = _haplotype_alleles([self.alleles[i] for i in index])
+            per_part.append([()] + [tuple(index[j] for j in members) for members in own])
+        if np.prod([len(options) for options in per_part]) > MAX_HAPLOTYPES + 1:
+            return _haplotype_alleles(self.alleles)
+        return [sum(choice, ()) for choice in product(*per_part) if any(choice)]
+
     def class_keys(self) -> list[list[tuple[int, ...]]]:
         """Per part, the distinct sets of that part's alleles the haplotypes carry (the
         reference's, (), first), in the order :meth:`classes` numbers them."""
         keys = []
         for part in range(self.part[-1] + 1):
             seen = [()]
-            for members in _haplotype_alleles(self.alleles):
+            for members in self.carriers():
                 key = tuple(i for i in members if self.part[i] == part)
                 if key not in seen:
                     seen.append(key)
@@ -270,8 +288,8 @@ class _Group:
 
     def classes(self) -> list[np.ndarray]:
         """Per part, each haplotype's class (reference first, then
-        :func:`_haplotype_alleles` order): its index in :meth:`class_keys`."""
-        carriers = [()] + _haplotype_alleles(self.alleles)
+        :meth:`carriers` order): its index in :meth:`class_keys`."""
+        carriers = [()] + self.carriers()
         return [np.array([keys.index(tuple(i for i in members if self.part[i] == part))
                           for members in carriers]) for part, keys in
                 enumerate(self.class_keys())]
