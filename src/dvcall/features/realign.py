@@ -31,7 +31,7 @@ MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CI
 # anchors this close are realigned together, their alleles rivals for the same reads
 MISPLACED = 2
 MAX_ALLELES = 3  # candidate haplotypes per anchor besides the reference
-MAX_HAPLOTYPES = 48  # a merged group's haplotype combinations, at most (else pairs only)
+MAX_HAPLOTYPES = 48  # a merged group's haplotype combinations (the reference's too), at most
 CONTEXT = 32  # reference bases compared on each side of the indel and its repeat
 MIN_MARGIN = 10  # a read supports a haplotype that beats all others by this much (Phred sum)
 QUAL_CAP = 40
@@ -176,7 +176,7 @@ def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.n
     if (snp_alt[lo:hi] < 0).all():
         also = [None] * len(also)
     return _assign(reads, block_key, query_key, window_start, group.points, lo, hi,
-                   haplotypes, also, places, group.classes(), ref_codes)
+                   haplotypes, also, places, group.classes(), group.point_parts(), ref_codes)
 
 
 def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start: int,
@@ -260,18 +260,26 @@ class _Group:
         """The non-reference haplotypes, as indices into ``alleles``: those of
         :func:`_haplotype_alleles` in one part; in a merged group every combination of one
         such haplotype (or none) per part, so that a read of a haplotype with indels in three
-        parts fits one (up to MAX_HAPLOTYPES; past that, pairs only)."""
-        parts = self.part[-1] + 1
-        if parts == 1:
+        parts fits one."""
+        if self.part[-1] == 0:
             return _haplotype_alleles(self.alleles)
+        return [sum(choice, ()) for choice in product(*self._per_part()) if any(choice)]
+
+    def combinations(self) -> int:
+        """How many haplotypes :meth:`carriers` gives, the reference's included."""
+        return int(np.prod([len(options) for options in self._per_part()]))
+
+    def _per_part(self) -> list[list[tuple[int, ...]]]:
         per_part = []
-        for part in range(parts):
+        for part in range(self.part[-1] + 1):
             index = [i for i in range(len(self.alleles)) if self.part[i] == part]
             own = _haplotype_alleles([self.alleles[i] for i in index])
             per_part.append([()] + [tuple(index[j] for j in members) for members in own])
-        if np.prod([len(options) for options in per_part]) > MAX_HAPLOTYPES + 1:
-            return _haplotype_alleles(self.alleles)
-        return [sum(choice, ()) for choice in product(*per_part) if any(choice)]
+        return per_part
+
+    def point_parts(self) -> list[int]:
+        """The part each of ``points`` belongs to (two per part: its anchor, its end)."""
+        return [i // 2 for i in range(len(self.points))]
 
     def class_keys(self) -> list[list[tuple[int, ...]]]:
         """Per part, the distinct sets of that part's alleles the haplotypes carry (the
@@ -299,17 +307,21 @@ def _merge_overlapping(groups: list[_Group]) -> list[_Group]:
     """Groups whose compared spans overlap, as one: realigned apart, a read of a haplotype
     with only the other group's indel mismatches every haplotype of this one there, and an
     indel haplotype of the same length shift can absorb that (a het 2-base deletion in an A
-    run took the reads of a hom 2-base deletion 15 bases before it)."""
+    run took the reads of a hom 2-base deletion 15 bases before it). A chain stops growing
+    where its haplotype combinations would pass MAX_HAPLOTYPES (a long repeat full of
+    candidates): its next group starts another chain, realigned apart."""
     merged: list[_Group] = []
     for group in groups:
         if merged and group.lo < merged[-1].hi:
             last = merged[-1]
             part = last.part[-1] + 1
-            merged[-1] = _Group(last.alleles + group.alleles,
-                                last.part + [part] * len(group.alleles),
-                                last.points + group.points, last.lo, max(last.hi, group.hi))
-        else:
-            merged.append(group)
+            candidate = _Group(last.alleles + group.alleles,
+                               last.part + [part] * len(group.alleles),
+                               last.points + group.points, last.lo, max(last.hi, group.hi))
+            if candidate.combinations() <= MAX_HAPLOTYPES:
+                merged[-1] = candidate
+                continue
+        merged.append(group)
     return merged
 
 
@@ -339,7 +351,7 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
 def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
             window_start: int, points: list[int], lo: int, hi: int,
             haplotypes: list[np.ndarray], also: list[np.ndarray], places: list[np.ndarray],
-            classes: list[np.ndarray], ref_codes: np.ndarray
+            classes: list[np.ndarray], point_parts: list[int], ref_codes: np.ndarray
             ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
     """Per part of the group, reads per class of haplotypes (``classes``: per part, each
     haplotype's class there; class 0 holds the reference) among the reads overlapping
@@ -386,12 +398,14 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     # per part of the group, a read supports the class of haplotypes (those alike there)
     # that fits it clearly best; one that reaches only another part's indels supports none
     counts, decided = [], np.zeros(len(rows), bool)
-    for of_class in classes:
+    for part, of_class in enumerate(classes):
+        covers = np.any([aligned >= 0 for aligned, p in zip(aligned_at, point_parts)
+                         if p == part], axis=0)
         class_costs = np.full((len(rows), int(of_class.max()) + 1), np.iinfo(np.int64).max)
         for h, c in enumerate(of_class.tolist()):
             class_costs[:, c] = np.minimum(class_costs[:, c], costs[:, h])
         order = np.sort(class_costs, axis=1)
-        sure = order[:, 1] - order[:, 0] >= MIN_MARGIN
+        sure = covers & (order[:, 1] - order[:, 0] >= MIN_MARGIN)
         counts.append(np.bincount(np.argmin(class_costs, axis=1)[sure],
                                   minlength=class_costs.shape[1]))
         decided |= sure
