@@ -9,8 +9,8 @@ outside the indel and its repeat. The read supports the haplotype whose mismatch
 qualities sum clearly lowest; a read that stops inside the repeat supports none. Candidates
 whose indels reach into one another's repeat are one group, their haplotypes competing for
 the same reads. Groups whose compared spans overlap are realigned together as parts of one,
-with haplotypes carrying both parts' indels, and a read counts in each part for the part's
-alleles its haplotype carries.
+with a haplotype for every combination of the parts' own, and a read counts in each part it
+covers for the part's alleles its best haplotype there carries.
 """
 
 from collections import Counter, defaultdict
@@ -332,9 +332,8 @@ def _allele_end(anchor: int, ref: str, repeat: np.ndarray) -> int:
 
 def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
     """Anchors whose indels reach into one another's repeat, or lie MISPLACED bases apart,
-    realigned together: a read
-    with a 2-base insertion in an ACC repeat matches the 1-base deletion one unit along
-    better than the reference, so the two must compete for it."""
+    realigned together: a read with a 2-base insertion in an ACC repeat matches the 1-base
+    deletion one unit along better than the reference, so the two must compete for it."""
     groups: list[list[int]] = []
     group_end = -1  # first base after the current group's indels and repeats
     for anchor in sorted(by_anchor):
