@@ -1,4 +1,5 @@
 import gzip
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,21 @@ def thin_run(tmp_path_factory, testdata):
     run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
                "-o", folder / "default.vcf.gz")
     return thin, folder / "default.vcf.gz"
+
+
+def quiet_model_calls(testdata, thin_run, folder, write_noise):
+    """The thinned reads called with a copy of the shipped model whose recorded training
+    noise (``write_noise``: write_snp_noise or write_indel_noise) is 1e-9, so testdata looks
+    noisy to it: (the shipped model's VCF, this one's)."""
+    from dvcall.model.shipped import default_model_path
+
+    quiet = folder / "quiet.safetensors"
+    shutil.copy(default_model_path(), quiet)
+    write_noise(quiet, 1e-9)
+    thin, default_vcf = thin_run
+    run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
+               "-o", folder / "quiet.vcf.gz", "--model", quiet)
+    return default_vcf, folder / "quiet.vcf.gz"
 
 
 def body(path):

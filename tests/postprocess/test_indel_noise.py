@@ -2,13 +2,11 @@
 BAMs moves it, only where noise could explain the reads, and the model file's recorded noise
 is what `dvcall call` compares against."""
 
-import shutil
 
 import pysam
-from conftest import run_dvcall
+from conftest import quiet_model_calls
 
 from dvcall.model.calibration import write_indel_noise
-from dvcall.model.shipped import default_model_path
 from dvcall.postprocess.genotypes import with_read_noise
 from dvcall.postprocess.thresholds import INDEL_PRIOR
 
@@ -40,13 +38,8 @@ def test_call_compares_against_the_model_files_indel_noise(testdata, thin_run, t
     """A model that records quieter training BAMs than testdata's sees testdata as noisy: its
     indel QUALs are never higher, and lower where one read or two carry the indel (testdata
     thinned to ~5x, so that some do)."""
-    quiet = tmp_path / "quiet.safetensors"
-    shutil.copy(default_model_path(), quiet)
-    write_indel_noise(quiet, 1e-9)
-    thin, default_vcf = thin_run
-    run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
-               "-o", tmp_path / "quiet.vcf.gz", "--model", quiet)
-    default, strict = _indel_quals(default_vcf), _indel_quals(tmp_path / "quiet.vcf.gz")
+    default_vcf, quiet_vcf = quiet_model_calls(testdata, thin_run, tmp_path, write_indel_noise)
+    default, strict = _indel_quals(default_vcf), _indel_quals(quiet_vcf)
     assert strict.keys() <= default.keys()
     lowered = [k for k in strict if strict[k][0] < default[k][0] - 1e-6]
     assert all(strict[k][0] <= default[k][0] + 1e-6 for k in strict)

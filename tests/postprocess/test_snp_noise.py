@@ -1,13 +1,11 @@
 """A SNP's QUAL against this BAM's clean-base noise: the model file's recorded training noise
 is what `dvcall call` compares against, and only SNPs that a few reads of many carry move."""
 
-import shutil
 
 import pysam
-from conftest import run_dvcall
+from conftest import quiet_model_calls
 
 from dvcall.model.calibration import write_snp_noise
-from dvcall.model.shipped import default_model_path
 from dvcall.postprocess.genotypes import with_read_noise
 from dvcall.postprocess.thresholds import SNP_NOISE_TRAINED, SNP_PRIOR
 
@@ -29,13 +27,8 @@ def test_call_compares_against_the_model_files_snp_noise(testdata, thin_run, tmp
     """A model that records quieter training BAMs than testdata's sees testdata as noisy: its
     SNP QUALs are never higher, and lower only where a few reads carry the SNP (testdata
     thinned to ~5x, so that some do)."""
-    quiet = tmp_path / "quiet.safetensors"
-    shutil.copy(default_model_path(), quiet)
-    write_snp_noise(quiet, 1e-9)
-    thin, default_vcf = thin_run
-    run_dvcall("call", "--bam", thin, "--ref", testdata / "ref.fa", "--quiet",
-               "-o", tmp_path / "quiet.vcf.gz", "--model", quiet)
-    default, strict = _snp_quals(default_vcf), _snp_quals(tmp_path / "quiet.vcf.gz")
+    default_vcf, quiet_vcf = quiet_model_calls(testdata, thin_run, tmp_path, write_snp_noise)
+    default, strict = _snp_quals(default_vcf), _snp_quals(quiet_vcf)
     assert strict.keys() == default.keys()
     lowered = [k for k in strict if strict[k][0] < default[k][0] - 1e-6]
     assert all(strict[k][0] <= default[k][0] + 1e-6 for k in strict)
