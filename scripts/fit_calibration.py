@@ -4,8 +4,9 @@ sets: never on the panel's (bench/panel.sh) or the other benchmarks' sets.
 Each set (a folder with reads.bam, ref.fa, truth.vcf.gz from `dvcall simulate`) is called with
 the installed dvcall; every record (LowQual too) is labelled true or false at the allele level
 by `dvcall evaluate --all-records --errors`; the model's own log-odds of a variant is read back
-from QUAL by undoing the calibration in force; and per variant kind the log-odds that the
-allele is true is fitted as ``a * raw + b`` (logistic regression, Platt scaling).
+from QUAL by undoing the calibration in force; and per variant kind (SNPs whose alternative
+one read shows apart) the log-odds that the allele is true is fitted as ``a * raw + b``
+(logistic regression, Platt scaling).
 
 The fit is printed; with ``--write`` it is also stored in the model file (its metadata,
 ``qual_calibration``), which `dvcall call` then applies to that model's QUAL. A model without
@@ -25,7 +26,7 @@ import numpy as np
 import pysam
 
 from dvcall.model.calibration import read_calibration, write_calibration
-from dvcall.postprocess.thresholds import QUAL_CALIBRATION
+from dvcall.postprocess.thresholds import QUAL_CALIBRATION, SNP_ONE_READ
 
 
 def labelled_records(folder: Path, model: Path | None):
@@ -43,6 +44,8 @@ def labelled_records(folder: Path, model: Path | None):
                  if r["error"] == "FP" and r["allele_found"] == "no"}
     for rec in pysam.VariantFile(str(vcf)):
         kind = rec.info["VT"]
+        if kind == "SNP" and max(rec.samples[0]["AD"][1:]) == 1:
+            kind = SNP_ONE_READ  # one read shows the alternative: fitted apart
         p_ref = min(max(10 ** (-rec.qual / 10), 1e-12), 1 - 1e-12)
         calibrated = math.log((1 - p_ref) / p_ref)
         a, b = in_force[kind]
@@ -75,7 +78,7 @@ def main(argv: list[str]) -> None:
         parser.error("--write needs --model (the shipped model's fit is QUAL_CALIBRATION)")
     rows = [r for f in args.sets for r in labelled_records(f, args.model)]
     calibration = {}
-    for kind in ("SNP", "INDEL"):
+    for kind in ("SNP", "INDEL", SNP_ONE_READ):
         x = np.array([r[1] for r in rows if r[0] == kind])
         y = np.array([float(r[2]) for r in rows if r[0] == kind])
         calibration[kind] = a, b = fit(x, y)

@@ -24,7 +24,7 @@ from dvcall.model.calibration import (
 )
 from dvcall.model.shipped import default_model_path
 from dvcall.postprocess.genotypes import calibrated_p_ref
-from dvcall.postprocess.thresholds import QUAL_CALIBRATION
+from dvcall.postprocess.thresholds import QUAL_CALIBRATION, SNP_ONE_READ
 
 
 def test_the_shipped_model_carries_the_calibration_in_thresholds():
@@ -37,7 +37,11 @@ def test_writing_a_calibration_keeps_weights_and_metadata(tmp_path):
     model = tmp_path / "m.safetensors"
     shutil.copy(default_model_path(), model)
     write_calibration(model, {"SNP": (1.0, 0.0), "INDEL": (0.5, -1.0)})
-    assert read_calibration(model) == {"SNP": (1.0, 0.0), "INDEL": (0.5, -1.0)}
+    # a fit without one for SNPs of one read (as written before they had one): its SNP fit's
+    assert read_calibration(model) == {"SNP": (1.0, 0.0), "INDEL": (0.5, -1.0),
+                                       SNP_ONE_READ: (1.0, 0.0)}
+    write_calibration(model, {"SNP": (1.0, 0.0), "INDEL": (0.5, -1.0), SNP_ONE_READ: (0.5, -2)})
+    assert read_calibration(model)[SNP_ONE_READ] == (0.5, -2.0)
     before, after = load_file(str(default_model_path())), load_file(str(model))
     assert before.keys() == after.keys()
     assert all(np.array_equal(before[k], after[k]) for k in before)
@@ -64,7 +68,9 @@ def test_call_applies_the_model_files_calibration(tmp_path, testdata):
     for x, y in zip(a, b):
         if y.qual < 90:  # below the cap: undo the shipped calibration, compare
             raw_p_ref = 10 ** (-y.qual / 10)
-            expected = -10 * np.log10(calibrated_p_ref(raw_p_ref, x.info["VT"]))
+            one_read = x.info["VT"] == "SNP" and max(x.samples[0]["AD"][1:]) == 1
+            kind = SNP_ONE_READ if one_read else x.info["VT"]
+            expected = -10 * np.log10(calibrated_p_ref(raw_p_ref, kind))
             assert x.qual == pytest.approx(expected, abs=0.06)
             checked += 1
     assert checked > 5

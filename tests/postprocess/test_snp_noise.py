@@ -1,13 +1,17 @@
 """A SNP's QUAL against this BAM's clean-base noise: the model file's recorded training noise
-is what `dvcall call` compares against, and only SNPs that a few reads of many carry move."""
+is what `dvcall call` compares against, and only SNPs that a few reads of many carry move.
+A SNP that one read shows is calibrated apart."""
 
 
+import numpy as np
 import pysam
+import pytest
 from conftest import quiet_model_calls
 
 from dvcall.model.calibration import write_snp_noise
 from dvcall.postprocess.genotypes import with_read_noise
-from dvcall.postprocess.thresholds import SNP_NOISE_TRAINED, SNP_PRIOR
+from dvcall.postprocess.records import resolve_snp
+from dvcall.postprocess.thresholds import SNP_NOISE_TRAINED, SNP_ONE_READ, SNP_PRIOR
 
 
 def test_two_reads_of_fifteen_are_noise_in_a_noisy_bam_and_seven_are_not():
@@ -15,6 +19,23 @@ def test_two_reads_of_fifteen_are_noise_in_a_noisy_bam_and_seven_are_not():
     assert with_read_noise(0.2, 2, 15, noisy, SNP_NOISE_TRAINED, SNP_PRIOR) > 0.5
     assert with_read_noise(1e-6, 7, 15, noisy, SNP_NOISE_TRAINED, SNP_PRIOR) < 1e-5
     assert with_read_noise(0.2, 2, 15, SNP_NOISE_TRAINED, SNP_NOISE_TRAINED, SNP_PRIOR) == 0.2
+
+
+def test_a_snp_that_one_read_shows_has_its_own_calibration():
+    """The same model P(ref) gives a SNP seen in one read the SNP_ONE_READ fit's QUAL, and
+    one seen in two the SNP fit's."""
+    calibration = {"SNP": (1.0, 0.0), "INDEL": (1.0, 0.0), SNP_ONE_READ: (0.5, -1.0)}
+    split = np.array([0.0, 0.9, 0.1])
+    quals = []
+    for alt_reads in (1, 2):
+        counts = np.array([alt_reads, 6, 0, 0, 0, 0])  # REF C, ALT A
+        bases = np.array([1] * 6 + [0] * alt_reads), np.full(6 + alt_reads, 35)
+        call = resolve_snp("chr1", "ACGTACGTAC", 1, 100, counts, bases, 0.01, split,
+                           calibration)
+        quals.append(call.qual)
+    assert quals[1] == pytest.approx(-10 * np.log10(0.01))  # identity: the model's P(ref)
+    # log-odds of a variant 0.5 * log(99) - 1 = 1.30: P(ref) 0.214
+    assert quals[0] == pytest.approx(-10 * np.log10(1 / (1 + np.exp(0.5 * np.log(99) - 1))))
 
 
 def _snp_quals(vcf):

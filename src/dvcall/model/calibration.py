@@ -1,8 +1,9 @@
 """What the caller needs to know about a model beyond its weights, kept in its file's
 metadata and read without Flax (a cached executable spares loading the model): its QUAL
 calibration (the log-odds of a variant that the model states become ``a * x + b`` per
-kind, Platt scaling, fitted on selection sets by scripts/fit_calibration.py), and the indel
-and SNP noise of the BAMs it was trained on (written by ``dvcall train``)."""
+kind, and apart for SNPs that one read shows; Platt scaling, fitted on selection sets by
+scripts/fit_calibration.py), and the indel and SNP noise of the BAMs it was trained on
+(written by ``dvcall train``)."""
 
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from safetensors.numpy import load_file, save_file
 
 from dvcall.errors import InputError
 from dvcall.io.files import atomic_output
+from dvcall.postprocess.thresholds import SNP_ONE_READ
 
 CALIBRATION_KEY = "qual_calibration"
 INDEL_NOISE_KEY = "indel_noise_trained"
@@ -30,7 +32,10 @@ def read_calibration(path: Path) -> dict[str, tuple[float, float]] | None:
         return None
     try:
         value = json.loads(text)
-        return {kind: (float(value[kind][0]), float(value[kind][1])) for kind in ("SNP", "INDEL")}
+        fit = {kind: (float(value[kind][0]), float(value[kind][1])) for kind in ("SNP", "INDEL")}
+        # a fit written before SNPs of one read had their own: its SNP fit covers them
+        one = value.get(SNP_ONE_READ, fit["SNP"])
+        return fit | {SNP_ONE_READ: (float(one[0]), float(one[1]))}
     except (ValueError, KeyError, TypeError, IndexError):
         raise InputError(f"{path}: the model file's QUAL calibration is damaged; fit it again "
                          "with scripts/fit_calibration.py --write") from None

@@ -30,6 +30,7 @@ from dvcall.postprocess.thresholds import (
     SECOND_ALT_MIN_READS,
     SECOND_ALT_MIN_SHARE,
     SECOND_ALT_PRIOR,
+    SNP_ONE_READ,
     SNP_PRIOR,
     SNP_READ_ERROR,
 )
@@ -114,7 +115,8 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
     else:
         genotype = (1, 1)
     ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    p_ref = float(calibrated_p_ref(prob_ref, "SNP", calibration))
+    one_read = alt_counts[0][0] == 1
+    p_ref = float(calibrated_p_ref(prob_ref, SNP_ONE_READ if one_read else "SNP", calibration))
     if noise is not None:
         p_ref = with_read_noise(p_ref, alt_counts[0][0], depth, *noise, SNP_PRIOR)
     return Call(contig, window_start + p, ref_base, alts, phred(p_ref, QUAL_CAP), genotype, 0,

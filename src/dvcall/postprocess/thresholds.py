@@ -13,8 +13,12 @@ EMIT_P_REF = 0.97
 # QUAL is calibrated: the model's log-odds of a variant x becomes a * x + b, per kind, fitted
 # on selection sets (scripts/calibration_sets.sh; never the panel's): the model was sure too
 # soon. A model file carries its own fit (dvcall.model.calibration); these are the shipped
-# model's, for a model without one.
-QUAL_CALIBRATION = {"SNP": (0.6874, -0.5609), "INDEL": (0.7815, 0.1437)}
+# model's, for a model without one. A SNP whose alternative base one read alone shows has a
+# fit of its own (SNP_ONE_READ): no second read averages out that read's error or mismapping,
+# and the model was surer of such sites than of any others.
+SNP_ONE_READ = "SNP_ONE_READ"
+QUAL_CALIBRATION = {"SNP": (0.6874, -0.5609), "INDEL": (0.7815, 0.1437),
+                    SNP_ONE_READ: (0.4007, -1.1471)}
 # PASS where the calibrated posterior favours a variant (P(ref) < 0.5: QUAL > 3.01), one rule
 # for every kind and data set: with calibrated probabilities it makes the fewest errors.
 PASS_QUAL = {"SNP": -10.0 * float(np.log10(0.5)), "INDEL": -10.0 * float(np.log10(0.5))}
