@@ -10,7 +10,12 @@ from hypothesis import strategies as st
 from dvcall.encoding import BASE_CODE
 from dvcall.features.indels import normalize_indels
 from dvcall.features.projection import project
-from dvcall.features.realign import aligned_query_index, realign_indels
+from dvcall.features.realign import (
+    _clear_deleted_bases,
+    _Group,
+    aligned_query_index,
+    realign_indels,
+)
 from dvcall.features.repeats import MAX_REPEAT_UNIT, repeat_span
 
 RNG = np.random.default_rng(7)
@@ -429,3 +434,12 @@ def test_a_snp_beside_an_insertion_rides_on_its_haplotype_and_its_shifted_copies
 
     assert [int(column(r, snp_ref)) for r in range(4)] == [g] * 4  # kept where it belongs
     assert [int(column(r, snp_alt)) for r in (4, 5)] == [4, 4]  # its shifted copies are N
+
+
+def test_the_snp_pass_takes_no_snp_on_the_bases_a_candidate_deletion_removes():
+    """A 3-base deletion anchored at 10 clears 11-13 only: its anchor and the base after it
+    keep their SNPs, and an insertion clears nothing."""
+    snp_alt = np.full(30, 2, np.int8)
+    group = _Group([(5, 10, "ACGT", "A"), (3, 20, "G", "GTT")], [0, 1], [10, 21], 0, 30)
+    _clear_deleted_bases(snp_alt, [group])
+    assert np.flatnonzero(snp_alt < 0).tolist() == [11, 12, 13]

@@ -117,10 +117,7 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
                                group) for group in groups]
     snp_alt = _snp_alternatives(reads, ref_codes, window_start, [a for a in assigned if a],
                                 [(g.lo, g.hi) for g in groups])
-    for group in groups:  # a candidate deletion's own bases are where misaligned reads of
-        for _, anchor, ref, alt in group.alleles:  # it show their mismatches
-            if len(ref) > len(alt):
-                snp_alt[anchor + 1 : anchor + len(ref)] = -1
+    _clear_deleted_bases(snp_alt, groups)
     for g, group in enumerate(groups):
         if (snp_alt[group.lo:group.hi] >= 0).any():
             assigned[g] = _realign_group(reads, block_key, query_key, window_start, ref_codes,
@@ -177,6 +174,15 @@ def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.n
         also = [None] * len(also)
     return _assign(reads, block_key, query_key, window_start, group.points, lo, hi,
                    haplotypes, also, places, group.classes(), group.point_parts(), ref_codes)
+
+
+def _clear_deleted_bases(snp_alt: np.ndarray, groups: list["_Group"]) -> None:
+    """No SNP for the second pass on the bases a candidate deletion removes (in place):
+    reads the aligner ran through the deletion show its misaligned bases there as SNPs."""
+    for group in groups:
+        for _, anchor, ref, alt in group.alleles:
+            if len(ref) > len(alt):
+                snp_alt[anchor + 1 : anchor + len(ref)] = -1
 
 
 def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start: int,
