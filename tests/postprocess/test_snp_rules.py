@@ -16,6 +16,7 @@ from dvcall.features.projection import project
 from dvcall.postprocess.snp_rules import (
     clean_base_counts,
     clean_error_rate,
+    clean_error_rates,
     clean_snp_p_ref,
     near_indel_evidence,
 )
@@ -23,6 +24,7 @@ from dvcall.postprocess.thresholds import (
     CLEAN_ALT_ERROR,
     CLEAN_END_MARGIN,
     CLEAN_PRIOR_BASES,
+    CLEAN_QUALITY_BINS,
     SNP_PRIOR,
 )
 
@@ -42,7 +44,7 @@ def test_clean_counts_leave_out_read_ends_low_base_quality_and_low_mapq():
     mapq = np.array([60, 60, 60, 60, 60, 5, 60, 60], np.uint8)
     reads = project(starts, [[(0, 50)]] * len(starts), [alt[s:s + 50] for s in starts],
                     quals, np.zeros(len(starts), np.uint8), mapq)
-    counts = clean_base_counts(reads, 0, np.array([60, 61]))
+    counts = clean_base_counts(reads, 0, np.array([60, 61])).sum(axis=2)
     assert counts[0].tolist() == [0, 0, 0, 4]  # T from reads 0, 1, 2, 6
     assert counts[1].tolist() == [0, 5, 0, 0]  # C from reads 0-4 (6 is now too near its end)
 
@@ -54,15 +56,15 @@ def test_clean_counts_agree_with_a_read_by_read_count(testdata):
     source = AlignmentSource(pysam.AlignmentFile(str(testdata / "reads.bam")))
     reads = project_records(source.records("chr1", 30000, 33000, ReadFilter()), ReadFilter())
     positions = np.arange(0, 3000, 13)
-    expected = np.zeros((len(positions), 4), np.int64)
+    expected = np.zeros((len(positions), 4, len(CLEAN_QUALITY_BINS)), np.int64)
     for i, at in enumerate((positions + 30000).tolist()):
         for r in range(reads.num_reads):
             start, end = int(reads.starts[r]), int(reads.ends[r])
             if start + CLEAN_END_MARGIN <= at < end - CLEAN_END_MARGIN and reads.mapq[r] >= 20:
-                code = reads.codes[r, at - start]
-                if code < 4 and reads.quality[r, at - start] >= 20:
-                    expected[i, code] += 1
-    assert expected.sum() > 1000
+                code, quality = reads.codes[r, at - start], int(reads.quality[r, at - start])
+                if code < 4 and quality >= 20:
+                    expected[i, code, sum(quality >= q for q in CLEAN_QUALITY_BINS) - 1] += 1
+    assert expected.sum() > 1000 and (expected.sum(axis=(0, 1)) > 0).sum() >= 3
     assert np.array_equal(clean_base_counts(reads, 30000, positions), expected)
 
 
@@ -107,6 +109,50 @@ def test_clean_error_rate_agrees_with_a_read_by_read_count():
     assert errors > 10
     expected = (errors + CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR) / (bases + CLEAN_PRIOR_BASES)
     assert clean_error_rate(reads, 0, reference) == pytest.approx(expected / 3)
+
+
+def test_clean_error_rates_by_quality_agree_with_a_read_by_read_count():
+    """Reads whose bases alternate Q22 and Q38, every wrong base at Q22: the Q20-24 bin's
+    rate is its own count's, the Q35-39 bin (no error seen) keeps one error's worth of the
+    pooled rate, and two Q38 reads of an alternative base weigh more than two Q22 ones."""
+    rng = np.random.default_rng(3)
+    ref = "".join(rng.choice(list("ACGT"), 400))
+    starts = np.arange(0, 300, 4)
+    seqs, quals = [], []
+    for s in starts:
+        bases, q = list(ref[s:s + 50]), [22 if i % 2 else 38 for i in range(50)]
+        for i in range(1, 50, 2):
+            if rng.random() < 0.03:
+                bases[i] = "ACGT"[("ACGT".index(bases[i]) + int(rng.integers(1, 4))) % 4]
+        seqs.append("".join(bases))
+        quals.append(bytes(q))
+    reads = project(starts, [[(0, 50)]] * len(starts), seqs, quals,
+                    np.zeros(len(starts), np.uint8), np.full(len(starts), 60, np.uint8))
+    reference = BASE_CODE[np.frombuffer(ref.encode(), np.uint8)]
+    width = reads.codes.shape[1]
+    depth, wrong = np.zeros((400, 2), int), np.zeros((400, 2), int)
+    for r in range(reads.num_reads):
+        start = int(reads.starts[r])
+        for col in range(CLEAN_END_MARGIN, 50 - CLEAN_END_MARGIN):
+            if start + col >= width:
+                high = int(reads.quality[r, col] >= 35)
+                depth[start + col, high] += 1
+                wrong[start + col, high] += int(reads.codes[r, col] != reference[start + col])
+    all_wrong, all_depth = wrong.sum(1), depth.sum(1)
+    quiet = ~((all_wrong >= 2) & (all_wrong >= 0.2 * all_depth))
+    errors, bases = wrong[quiet].sum(0), depth[quiet].sum(0)
+    assert errors[0] > 20 and errors[1] == 0 and bases[1] > 1000
+    pooled = clean_error_rate(reads, 0, reference)
+    rates = clean_error_rates(reads, 0, reference, pooled)
+    prior_bases = 1 / (3 * pooled)
+    assert rates[0] == pytest.approx((errors[0] + 1) / (bases[0] + prior_bases) / 3)
+    assert rates[3] == pytest.approx(1 / (bases[1] + prior_bases) / 3)
+    assert rates[3] < pooled < rates[0]
+    counts = np.zeros((2, 4, len(CLEAN_QUALITY_BINS)))
+    counts[:, 0, 0], counts[:, 0, 3] = 10, 10  # REF A, at Q22 and Q38
+    counts[0, 1, 0], counts[1, 1, 3] = 2, 2  # two C reads at Q22 / at Q38
+    low, high = clean_snp_p_ref(counts, np.zeros(2, int), rates)
+    assert high < low
 
 
 def test_clean_error_rate_follows_the_reads_noise():

@@ -22,6 +22,7 @@ from dvcall.postprocess.thresholds import (
     CLEAN_MAPQ,
     CLEAN_MAX_P_REF,
     CLEAN_PRIOR_BASES,
+    CLEAN_QUALITY_BINS,
     PASS_QUAL,
     SNP_PRIOR,
 )
@@ -39,16 +40,23 @@ def _clean(reads: ProjectedReads, row: np.ndarray, col: np.ndarray, codes: np.nd
             & (quality >= CLEAN_BASE_QUALITY))
 
 
+def quality_bin(quality: np.ndarray) -> np.ndarray:
+    """The CLEAN_QUALITY_BINS bin of each clean base quality (elementwise)."""
+    return np.searchsorted(np.asarray(CLEAN_QUALITY_BINS), np.asarray(quality),
+                           side="right") - 1
+
+
 def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.ndarray
                       ) -> np.ndarray:
-    """``(M, 4)`` counts of A C G T at window ``positions`` over clean bases only: base
-    quality >= CLEAN_BASE_QUALITY, MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the
-    read's aligned ends (a misplaced read end shows mismatches, however good its bases)."""
-    counts = np.zeros((len(positions), 4), np.int64)
+    """``(M, 4, B)`` counts of A C G T at window ``positions`` over clean bases only, by
+    base-quality bin (CLEAN_QUALITY_BINS): base quality >= CLEAN_BASE_QUALITY, MAPQ >=
+    CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the read's aligned ends (a misplaced read
+    end shows mismatches, however good its bases)."""
+    counts = np.zeros((len(positions), 4, len(CLEAN_QUALITY_BINS)), np.int64)
     site, row, col = reads_over(reads, window_start, positions)
-    codes = reads.codes[row, col]
-    ok = _clean(reads, row, col, codes, reads.quality[row, col])
-    np.add.at(counts, (site[ok], codes[ok].astype(np.int64)), 1)
+    codes, quality = reads.codes[row, col], reads.quality[row, col]
+    ok = _clean(reads, row, col, codes, quality)
+    np.add.at(counts, (site[ok], codes[ok].astype(np.int64), quality_bin(quality[ok])), 1)
     return counts
 
 
@@ -62,50 +70,77 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     return (errors + CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR) / (bases + CLEAN_PRIOR_BASES) / 3
 
 
+def clean_error_rates(reads: ProjectedReads, window_start: int, reference: np.ndarray,
+                      pooled: float) -> np.ndarray:
+    """``(B,)`` the chance of one given wrong base per base-quality bin (as
+    :func:`clean_error_rate`, per CLEAN_QUALITY_BINS bin), each shrunk towards the chunk's
+    ``pooled`` rate by the bases in which that rate expects one error: a bin of few bases, or
+    one with no error seen yet, is not taken for error-free."""
+    errors, bases = clean_error_counts_by_quality(reads, window_start, reference)
+    prior_bases = 1.0 / (3.0 * pooled)
+    return (errors + 1.0) / (bases + prior_bases) / 3.0
+
+
 def clean_error_counts(reads: ProjectedReads, window_start: int, reference: np.ndarray
                        ) -> tuple[float, float]:
-    """``(mismatches, clean bases)`` against the reference over positions that do not look
-    like a variant (:func:`dvcall.features.noise.looks_like_variant`, counting all
-    mismatches), on the reads that start in the chunk's first CLEAN_ERROR_SPAN bases (at
-    full depth: positions a read length in)."""
+    """``(mismatches, clean bases)`` of :func:`clean_error_counts_by_quality`, over all
+    bins."""
+    errors, bases = clean_error_counts_by_quality(reads, window_start, reference)
+    return float(errors.sum()), float(bases.sum())
+
+
+def clean_error_counts_by_quality(reads: ProjectedReads, window_start: int,
+                                  reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(mismatches, clean bases)`` per base-quality bin (CLEAN_QUALITY_BINS) against the
+    reference over positions that do not look like a variant
+    (:func:`dvcall.features.noise.looks_like_variant`, counting all mismatches), on the reads
+    that start in the chunk's first CLEAN_ERROR_SPAN bases (at full depth: positions a read
+    length in)."""
+    bins = len(CLEAN_QUALITY_BINS)
     length, width = len(reference), reads.codes.shape[1]
     first = int(reads.starts.min()) if reads.num_reads else 0
     lo, hi = first - window_start + width, first - window_start + CLEAN_ERROR_SPAN
     rows = np.flatnonzero(reads.starts < first + CLEAN_ERROR_SPAN)
     if len(rows) == 0 or hi <= lo:
-        return 0.0, 0.0
+        return np.zeros(bins), np.zeros(bins)
     codes = reads.codes[rows]
     cols = np.arange(width, dtype=np.int32)[None, :]
     index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols
     ok = (_clean(reads, rows[:, None], cols, codes, reads.quality[rows])
           & (index >= lo) & (index < min(hi, length)))
-    index = index[ok]
+    index, quality = index[ok], reads.quality[rows][ok]
     ref = np.asarray(reference)[index]
     known = ref < 4
     index, wrong = index[known] - lo, codes[ok][known] != ref[known]
     depth = np.bincount(index, minlength=hi - lo)
     mismatches = np.bincount(index[wrong], minlength=hi - lo)
-    quiet = ~looks_like_variant(mismatches, depth)
-    return float(mismatches[quiet].sum()), float(depth[quiet].sum())
+    quiet = ~looks_like_variant(mismatches, depth)[index]
+    qbin = quality_bin(quality[known])
+    return (np.bincount(qbin[quiet & wrong], minlength=bins).astype(np.float64),
+            np.bincount(qbin[quiet], minlength=bins).astype(np.float64))
 
 
 def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
-                    alt_error: float = CLEAN_ALT_ERROR) -> np.ndarray:
-    """``(M,)`` P(no SNP) from clean base counts: the binomial likelihood of the commonest
-    other base's reads under a het (half the reads) against under sequencing error
+                    alt_error: float | np.ndarray = CLEAN_ALT_ERROR) -> np.ndarray:
+    """``(M,)`` P(no SNP) from clean base counts (``(M, 4)``, or ``(M, 4, B)`` by quality bin
+    with ``alt_error`` per bin: :func:`clean_error_rates`): the binomial likelihood of the
+    commonest other base's reads under a het (half the reads) against under sequencing error
     (``alt_error`` per wrong base: :func:`clean_error_rate`), with SNP_PRIOR. At the stated
     Q20 rate, 5 such reads in 22 give P(ref) 0.004, 3 in 22 0.997, 4 in 60 1.0; at HiSeq
     2500's measured 0.04%, 4 in 22 give 4e-6: depth and noise count, unlike a fixed number
-    of reads."""
+    of reads; by bin, two Q40 reads weigh more than two Q20 ones."""
     counts = np.asarray(counts, np.float64)
+    if counts.ndim == 2:
+        counts = counts[:, :, None]
+    alt_error = np.atleast_1d(np.asarray(alt_error, np.float64))
     rows = np.arange(len(counts))
-    ref_reads = counts[rows, ref_index]
-    others = counts.copy()
+    ref_reads = counts[rows, ref_index]  # (M, B)
+    others = counts.sum(axis=2)
     others[rows, ref_index] = -1
-    alt_reads = others.max(axis=1)
+    alt_reads = counts[rows, others.argmax(axis=1)]
     # the commonest of three other bases: under error, three bases' chances to gather reads
-    llr = (alt_reads * np.log(0.5 / alt_error)
-           + ref_reads * np.log(0.5 / (1 - 3 * alt_error)) - np.log(3.0) * (alt_reads > 0))
+    llr = (alt_reads @ np.log(0.5 / alt_error) + ref_reads @ np.log(0.5 / (1 - 3 * alt_error))
+           - np.log(3.0) * (alt_reads.sum(axis=1) > 0))
     log_odds = llr + np.log(SNP_PRIOR / (1 - SNP_PRIOR))
     return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
 
@@ -129,7 +164,8 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
     skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound).
-    ``alt_error``: the chunk's :func:`clean_error_rate`."""
+    ``alt_error``: the chunk's :func:`clean_error_rate`, towards which the rate of each
+    quality bin (:func:`clean_error_rates`) is shrunk."""
     snp_pass = CLEAN_MAX_P_REF
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
     own = slice(FLANK, FLANK + chunk.end - chunk.start)  # the chunk's positions, no flanks
@@ -139,8 +175,9 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
+    rates = clean_error_rates(prepared.reads, chunk.window_start, reference, alt_error)
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
-                            reference[unsure], alt_error)
+                            reference[unsure], rates)
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
     unsure, clean = unsure[sure], clean[sure]
     away = ~near_indel_evidence(prepared.indels, unsure)

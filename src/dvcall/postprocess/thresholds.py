@@ -63,6 +63,9 @@ CLEAN_END_MARGIN = 2  # ... and it lies this many bases inside the read's aligne
 # where a chunk has too few bases to measure its own (snp_rules.clean_error_rate).
 CLEAN_ALT_ERROR = 0.01 / 3
 CLEAN_PRIOR_BASES = 200.0  # the measured rate counts as this many bases at CLEAN_ALT_ERROR
+# The test weighs each clean base by its quality bin's measured error rate (lower bounds): on
+# one run a Q40 base is wrong tens of times less often than a Q20 one.
+CLEAN_QUALITY_BINS = (CLEAN_BASE_QUALITY, 25, 30, 35, 40)
 CLEAN_ERROR_SPAN = 5000  # the rate is measured over reads starting in this many bases
 SNP_PRIOR = 1e-3  # SNPs per base of a germline genome (about 1 in 1,000 in humans)
 # The test decides a site only where it gives P(ref) below this (and below the model's):
