@@ -142,8 +142,8 @@ def test_clean_error_rates_by_quality_agree_with_a_read_by_read_count():
     quiet = ~((all_wrong >= 2) & (all_wrong >= 0.2 * all_depth))
     errors, bases = wrong[quiet].sum(0), depth[quiet].sum(0)
     assert errors[0] > 20 and errors[1] == 0 and bases[1] > 1000
-    pooled = clean_error_rate(reads, 0, reference)
-    rates = clean_error_rates(reads, 0, reference, pooled)
+    pooled, rates = clean_error_rates(reads, 0, reference)
+    assert pooled == clean_error_rate(reads, 0, reference)
     prior_bases = 1 / (3 * pooled)
     assert rates[0] == pytest.approx((errors[0] + 1) / (bases[0] + prior_bases) / 3)
     assert rates[3] == pytest.approx(1 / (bases[1] + prior_bases) / 3)

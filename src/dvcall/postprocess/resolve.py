@@ -10,7 +10,7 @@ from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import INDEL, REF, SNP
 from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
 from dvcall.postprocess.snp_rules import (
-    clean_error_rate,
+    clean_error_rates,
     drop_snps_in_deleted_bases,
     with_clean_snps,
 )
@@ -44,10 +44,10 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
-    alt_error = clean_error_rate(prepared.reads, chunk.window_start,
-                                 np.asarray(prepared.data["reference"][: len(p_ref)]))
+    alt_error, alt_error_by_quality = clean_error_rates(
+        prepared.reads, chunk.window_start, np.asarray(prepared.data["reference"][: len(p_ref)]))
     p_snp, snp_genotypes = with_clean_snps(chunk, prepared, p_ref, variant_class, genotypes,
-                                           alt_error, calibration)
+                                           alt_error_by_quality, calibration)
     snp_noise = (alt_error, SNP_NOISE_TRAINED if trained_snp_noise is None else trained_snp_noise)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK

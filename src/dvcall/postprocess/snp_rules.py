@@ -66,19 +66,19 @@ def clean_error_rate(reads: ProjectedReads, window_start: int, reference: np.nda
     them) shows one given wrong base (:func:`clean_error_counts`), shrunk towards
     CLEAN_ALT_ERROR by CLEAN_PRIOR_BASES bases, so a chunk of few reads keeps the stated Q20
     rate: sequencers and runs differ by more than tenfold."""
-    errors, bases = clean_error_counts(reads, window_start, reference)
-    return (errors + CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR) / (bases + CLEAN_PRIOR_BASES) / 3
+    return clean_error_rates(reads, window_start, reference)[0]
 
 
-def clean_error_rates(reads: ProjectedReads, window_start: int, reference: np.ndarray,
-                      pooled: float) -> np.ndarray:
-    """``(B,)`` the chance of one given wrong base per base-quality bin (as
-    :func:`clean_error_rate`, per CLEAN_QUALITY_BINS bin), each shrunk towards the chunk's
-    ``pooled`` rate by the bases in which that rate expects one error: a bin of few bases, or
-    one with no error seen yet, is not taken for error-free."""
+def clean_error_rates(reads: ProjectedReads, window_start: int, reference: np.ndarray
+                      ) -> tuple[float, np.ndarray]:
+    """``(pooled, (B,) per bin)``: :func:`clean_error_rate`, and the chance of one given
+    wrong base per base-quality bin (CLEAN_QUALITY_BINS), each shrunk towards the pooled
+    rate by the bases in which that rate expects one error: a bin of few bases, or one with
+    no error seen yet, is not taken for error-free."""
     errors, bases = clean_error_counts_by_quality(reads, window_start, reference)
-    prior_bases = 1.0 / (3.0 * pooled)
-    return (errors + 1.0) / (bases + prior_bases) / 3.0
+    pooled = ((errors.sum() + CLEAN_PRIOR_BASES * 3 * CLEAN_ALT_ERROR)
+              / (bases.sum() + CLEAN_PRIOR_BASES) / 3)
+    return float(pooled), (errors + 1.0) / (bases + 1.0 / (3.0 * pooled)) / 3.0
 
 
 def clean_error_counts(reads: ProjectedReads, window_start: int, reference: np.ndarray
@@ -157,15 +157,15 @@ def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
-                     variant_class: np.ndarray, genotypes: np.ndarray, alt_error: float,
+                     variant_class: np.ndarray, genotypes: np.ndarray, alt_error: np.ndarray,
                      calibration: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
     bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
     (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
     skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound).
-    ``alt_error``: the chunk's :func:`clean_error_rate`, towards which the rate of each
-    quality bin (:func:`clean_error_rates`) is shrunk."""
+    ``alt_error``: the chunk's rate of one given wrong base per base-quality bin
+    (:func:`clean_error_rates`)."""
     snp_pass = CLEAN_MAX_P_REF
     reference = np.asarray(prepared.data["reference"][: len(p_ref)])
     own = slice(FLANK, FLANK + chunk.end - chunk.start)  # the chunk's positions, no flanks
@@ -175,9 +175,8 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
-    rates = clean_error_rates(prepared.reads, chunk.window_start, reference, alt_error)
     clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
-                            reference[unsure], rates)
+                            reference[unsure], alt_error)
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
     unsure, clean = unsure[sure], clean[sure]
     away = ~near_indel_evidence(prepared.indels, unsure)
