@@ -103,12 +103,12 @@ def clean_error_counts_by_quality(reads: ProjectedReads, window_start: int,
     rows = np.flatnonzero(reads.starts < first + CLEAN_ERROR_SPAN)
     if len(rows) == 0 or hi <= lo:
         return np.zeros(bins), np.zeros(bins)
-    codes = reads.codes[rows]
+    codes, quality = reads.codes[rows], reads.quality[rows]
     cols = np.arange(width, dtype=np.int32)[None, :]
     index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols
-    ok = (_clean(reads, rows[:, None], cols, codes, reads.quality[rows])
+    ok = (_clean(reads, rows[:, None], cols, codes, quality)
           & (index >= lo) & (index < min(hi, length)))
-    index, quality = index[ok], reads.quality[rows][ok]
+    index, quality = index[ok], quality[ok]
     ref = np.asarray(reference)[index]
     known = ref < 4
     index, wrong = index[known] - lo, codes[ok][known] != ref[known]
