@@ -18,14 +18,14 @@ _WORKER: dict = {}
 def start_calling_workers(count: int, model_path: Path | None, bam_path: Path,
                           ref_path: Path) -> ProcessPoolExecutor:
     """``count`` workers that load ``model_path`` and read ``bam_path`` against ``ref_path``."""
-    return start_workers(count, _start, (model_path, bam_path, ref_path))
+    return start_workers(count, _start, (model_path, bam_path, ref_path, os.getpid()))
 
 
-def _start(model_path, bam_path, ref_path) -> None:
+def _start(model_path, bam_path, ref_path, parent: int) -> None:
     """Initializer: the parent handles Ctrl-C; load the model once. A model that does not load
     is reported by the main process, which loads it too; here it only stops the calls."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _end_with_parent()
+    _end_with_parent(parent)
     # Leave without tearing the interpreter down (JAX and XLA take most of a second there,
     # which the main process would wait for). The pool's queues are flushed and joined before atexit
     # runs; nothing else is left to save.
@@ -45,11 +45,12 @@ def _start(model_path, bam_path, ref_path) -> None:
         _WORKER["error"] = exc
 
 
-def _end_with_parent(every: float = 0.5) -> None:
-    """End this worker when the process that started it dies (a SIGKILL gives the parent no
-    chance to stop its workers): a thread watches for this process being handed to another
-    parent."""
-    parent = os.getppid()
+def _end_with_parent(parent: int, every: float = 0.5) -> None:
+    """End this worker when the process that started it (``parent``, its pid as the parent
+    gave it) dies (a SIGKILL gives the parent no chance to stop its workers): a thread
+    watches for this process being handed to another parent. The pid comes from the parent,
+    not from os.getppid() here: a parent killed before this initializer ran would already
+    have handed the worker on, and it would watch its new parent for ever."""
 
     def watch():
         while os.getppid() == parent:
