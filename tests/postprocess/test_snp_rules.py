@@ -18,7 +18,9 @@ from dvcall.postprocess.snp_rules import (
     clean_error_rate,
     clean_error_rates,
     clean_snp_p_ref,
+    indel_explains_base,
     near_indel_evidence,
+    shifted_indel_bases,
 )
 from dvcall.postprocess.thresholds import (
     CLEAN_ALT_ERROR,
@@ -184,9 +186,30 @@ def test_positions_near_any_reads_indel_are_flagged():
     assert near.tolist() == [False, True, True, False]
 
 
-def _skewed_het(tmp_path, keep: int, alt_mapq: int | None = None, testdata=None):
+def test_shifted_indel_bases_are_the_haplotype_read_from_either_side():
+    ref = "ACGTACGTAC"
+    # CC inserted after ref[5]: a read held left of it shows C there, one held right G
+    assert shifted_indel_bases(ref, 5, "C", "CGG", 5) == {"C", "G"}
+    # TA deleted after ref[2]: held left, ref[3] shows ref[5]; held right, ref[1]
+    assert shifted_indel_bases(ref, 2, "GTA", "G", 3) == {"C"}
+    assert shifted_indel_bases(ref, 2, "GTA", "G", 4) == {"G"}
+    assert shifted_indel_bases(ref, 2, "GTA", "G", 2) == {"G", "A"}
+
+
+def test_only_an_indel_whose_haplotype_shows_the_base_explains_it():
+    ref = "ACGTACGTAC"
+    evidence = IndelEvidence(np.array([2, 5]), np.array([0, 1]), np.array([True, False]),
+                             [("GTA", "G"), ("C", "CGG")])
+    positions, bases = np.array([3, 3, 5, 5, 8]), BASE_CODE[np.frombuffer(b"CTGTG", np.uint8)]
+    assert indel_explains_base(evidence, ref, positions, bases).tolist() == [
+        True, False, True, False, False]  # position 8: no indel near
+
+
+def _skewed_het(tmp_path, keep: int, alt_mapq: int | None = None, testdata=None,
+                deletion: tuple[int, int] | None = None):
     """testdata's reads around the het with all but ``keep`` alternative reads (the ones
-    whose base is clean first) dropped, pair and all."""
+    whose base is clean first) dropped, pair and all; ``deletion`` ``(first deleted base,
+    length)``, 0-based: one reference read over the site aligned with that deletion."""
     bam = pysam.AlignmentFile(str(testdata / "reads.bam"))
     alt = []
     for column in bam.pileup(CONTIG, POS - 1, POS, truncate=True, min_base_quality=0):
@@ -200,16 +223,28 @@ def _skewed_het(tmp_path, keep: int, alt_mapq: int | None = None, testdata=None)
                 alt.append((not inner, a.query_name))
     alt.sort()
     kept, dropped = {n for _, n in alt[:keep]}, {n for _, n in alt[keep:]}
-    path = tmp_path / f"skewed{keep}.bam"
+    path = tmp_path / f"skewed{keep}-{deletion}.bam"
     with pysam.AlignmentFile(str(path), "wb", template=bam) as out:
         for read in bam.fetch(CONTIG, POS - 2000, POS + 2000):
             if read.query_name in dropped:
                 continue
+            if deletion is not None and _covers(read, *deletion):
+                first, length = deletion
+                held = first - read.reference_start
+                read.cigartuples = [(0, held), (2, length), (0, read.query_length - held)]
+                deletion = None
             if alt_mapq is not None and read.query_name in kept:
                 read.mapping_quality = alt_mapq
             out.write(read)
     pysam.index(str(path))
     return path
+
+
+def _covers(read, first: int, length: int) -> bool:
+    """A reference read aligned end to end with 20 bases beside the deletion each side."""
+    return (read.cigartuples == [(0, read.query_length)] and not read.is_reverse
+            and read.reference_start <= first - 20 and read.reference_end >= first + length + 20
+            and read.query_sequence[POS - 1 - read.reference_start] == REF)
 
 
 def _call_at_site(path, testdata, tmp_path):
@@ -230,6 +265,20 @@ def test_a_het_with_four_clean_reads_in_24_is_called(testdata, tmp_path, monkeyp
     monkeypatch.setattr(resolve, "with_clean_snps",
                         lambda chunk, prepared, p_ref, kind, genotypes, *_: (p_ref, genotypes))
     assert _call_at_site(path, testdata, tmp_path) == []
+
+
+def test_one_reads_deletion_over_the_het_vetoes_it_only_where_it_explains_the_base(
+        testdata, tmp_path):
+    # testdata's chr1:30,843-30,855 is GAAGCGGGGCAAG, the het's C (-> A) at 30,849
+    for first, length, shows in ((30846, 4, "G"), (30846, 6, "A")):
+        path = _skewed_het(tmp_path, keep=4, testdata=testdata, deletion=(first, length))
+        reads = pysam.AlignmentFile(str(path))
+        gaps = [(a[1], b[0]) for r in reads.fetch(CONTIG, first - 1, first + length + 1)
+                for a, b in zip(r.get_blocks(), r.get_blocks()[1:])]
+        assert gaps == [(first, first + length)]
+        records = [r for r in _call_at_site(path, testdata, tmp_path) if "PASS" in r.filter]
+        # a read of the deletion aligned past it without the gap shows `shows` at the het
+        assert (records != []) == (shows != ALT), (first, length)
 
 
 def test_three_clean_reads_make_a_het_at_this_bams_noise_two_do_not(testdata, tmp_path):

@@ -3,7 +3,7 @@ the deletion calls remove from both haplotypes."""
 
 import numpy as np
 
-from dvcall.encoding import N_CODE
+from dvcall.encoding import BASES, N_CODE
 from dvcall.features.chunk import PreparedChunk
 from dvcall.features.counts import reads_over
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
@@ -148,12 +148,51 @@ def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
 def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
                         margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
     """``(M,)`` bool: within ``margin`` bases of any read's indel (its REF span)."""
+    return _indels_near(evidence, positions, margin).any(1)
+
+
+def _indels_near(evidence: IndelEvidence, positions: np.ndarray, margin: int) -> np.ndarray:
+    """``(M, E)`` bool: position m lies within ``margin`` bases of event e's REF span."""
     positions = np.asarray(positions, np.int64)
     if len(evidence.anchor) == 0 or len(positions) == 0:
-        return np.zeros(len(positions), bool)
+        return np.zeros((len(positions), len(evidence.anchor)), bool)
     span = np.array([len(ref) for ref, _ in evidence.alleles], np.int64)
     lo, hi = evidence.anchor - margin, evidence.anchor + span - 1 + margin
-    return ((positions[:, None] >= lo[None, :]) & (positions[:, None] <= hi[None, :])).any(1)
+    return (positions[:, None] >= lo[None, :]) & (positions[:, None] <= hi[None, :])
+
+
+def shifted_indel_bases(ref: str, anchor: int, ref_allele: str, alt_allele: str,
+                        position: int) -> set[str]:
+    """The bases a read of the haplotype with this indel shows at window ``position`` where
+    the aligner placed it without the gap: held by its bases left of the indel (the
+    haplotype's base at the same index) or right of it (shifted by the length change)."""
+    shift = len(alt_allele) - len(ref_allele)
+
+    def haplotype(i: int) -> str:  # the haplotype's base i, without building it
+        if i < anchor:
+            return ref[i]
+        return alt_allele[i - anchor] if i < anchor + len(alt_allele) else ref[i - shift]
+
+    return {haplotype(i) for i in (position, position + shift)
+            if 0 <= i < len(ref) + shift}
+
+
+def indel_explains_base(evidence: IndelEvidence, ref: str, positions: np.ndarray,
+                        bases: np.ndarray, margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
+    """``(M,)`` bool: some read's indel within ``margin`` bases of ``positions[m]`` would
+    show base code ``bases[m]`` there in a read aligned through it without the gap
+    (:func:`shifted_indel_bases`), so that base may be a misplaced read of the indel rather
+    than a SNP. An indel whose haplotype shows another base there cannot explain it."""
+    near = _indels_near(evidence, positions, margin)
+    explained = np.zeros(len(near), bool)
+    for m, e in zip(*np.nonzero(near)):
+        if explained[m]:
+            continue
+        ref_allele, alt_allele = evidence.alleles[e]
+        base = BASES[int(bases[m])] if int(bases[m]) < 4 else "N"
+        explained[m] = base in shifted_indel_bases(ref, int(evidence.anchor[e]), ref_allele,
+                                                   alt_allele, int(positions[m]))
+    return explained
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
@@ -161,8 +200,9 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
                      calibration: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(P(ref) for SNPs, genotype probabilities)``: the model's, except where its clean
     bases alone make a SNP more likely than the model does and than CLEAN_MAX_P_REF allows
-    (:func:`clean_snp_p_ref`), away from any read's indel: the classifier saw few hets with
-    skewed allele balance. Tested: the model's candidates (P(ref) < 1) where it writes no
+    (:func:`clean_snp_p_ref`) and no read's indel there explains the alternative base
+    (:func:`indel_explains_base`): the classifier saw few hets with skewed allele balance.
+    Tested: the model's candidates (P(ref) < 1) where it writes no
     PASS SNP (its P(ref), calibrated by ``calibration``, at least the PASS bound).
     ``alt_error``: the chunk's rate of one given wrong base per base-quality bin
     (:func:`clean_error_rates`)."""
@@ -175,11 +215,13 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     unsure = inside[no_pass | (variant_class[inside] != SNP)]
     if len(unsure) == 0:
         return p_ref, genotypes
-    clean = clean_snp_p_ref(clean_base_counts(prepared.reads, chunk.window_start, unsure),
-                            reference[unsure], alt_error)
+    counts = clean_base_counts(prepared.reads, chunk.window_start, unsure)
+    clean = clean_snp_p_ref(counts, reference[unsure], alt_error)
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
-    unsure, clean = unsure[sure], clean[sure]
-    away = ~near_indel_evidence(prepared.indels, unsure)
+    unsure, clean, counts = unsure[sure], clean[sure], counts[sure].sum(axis=2)
+    counts[np.arange(len(unsure)), reference[unsure]] = -1
+    away = ~indel_explains_base(prepared.indels, prepared.ref_text, unsure,
+                                counts.argmax(axis=1))
     unsure, clean = unsure[away], clean[away]
     if len(unsure) == 0:
         return p_ref, genotypes

@@ -71,8 +71,9 @@ SNP_PRIOR = 1e-3  # SNPs per base of a germline genome (about 1 in 1,000 in huma
 # The test decides a site only where it gives P(ref) below this (and below the model's):
 # the model's P(ref) at QUAL 1, where SNPs passed when the test was chosen.
 CLEAN_MAX_P_REF = 10.0 ** -0.1
-# No SNP from the test this close to any read's indel (0: on a base some read's indel anchors
-# or deletes): a read aligned end to end past an insertion shows its inserted bases as
-# mismatches there. Mismatches further off that an indel haplotype explains are masked by
-# realignment (features/realign.py), so a SNP beside or at the other haplotype's indel stays.
+# No SNP from the test where a read's indel this close (0: on a base it anchors or deletes)
+# would show the SNP's base in a read aligned through it without the gap
+# (snp_rules.indel_explains_base). Mismatches further off that an indel haplotype explains are
+# masked by realignment (features/realign.py), so a SNP beside or at the other haplotype's
+# indel stays.
 CLEAN_INDEL_MARGIN = 0
