@@ -9,6 +9,7 @@ from dvcall.features.counts import reads_over
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
+from dvcall.features.repeats import repeat_start
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import SNP
 from dvcall.postprocess.genotypes import calibrated_p_ref
@@ -179,20 +180,57 @@ def shifted_indel_bases(ref: str, anchor: int, ref_allele: str, alt_allele: str,
 
 def indel_explains_base(evidence: IndelEvidence, ref: str, positions: np.ndarray,
                         bases: np.ndarray, margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
-    """``(M,)`` bool: some read's indel within ``margin`` bases of ``positions[m]`` would
-    show base code ``bases[m]`` there in a read aligned through it without the gap
-    (:func:`shifted_indel_bases`), so that base may be a misplaced read of the indel rather
-    than a SNP. An indel whose haplotype shows another base there cannot explain it."""
+    """``(M,)``: the index of a read's indel (in ``evidence``) within ``margin`` bases of
+    ``positions[m]`` that would show base code ``bases[m]`` there in a read aligned through
+    it without the gap (:func:`shifted_indel_bases`), so that base may be a misplaced read of
+    the indel rather than a SNP; -1 where none does (an indel whose haplotype shows another
+    base there cannot explain it)."""
     near = _indels_near(evidence, positions, margin)
-    explained = np.zeros(len(near), bool)
+    explained = np.full(len(near), -1, np.int64)
     for m, e in zip(*np.nonzero(near)):
-        if explained[m]:
+        if explained[m] >= 0:
             continue
         ref_allele, alt_allele = evidence.alleles[e]
         base = BASES[int(bases[m])] if int(bases[m]) < 4 else "N"
-        explained[m] = base in shifted_indel_bases(ref, int(evidence.anchor[e]), ref_allele,
-                                                   alt_allele, int(positions[m]))
+        if base in shifted_indel_bases(ref, int(evidence.anchor[e]), ref_allele, alt_allele,
+                                       int(positions[m])):
+            explained[m] = e
     return explained
+
+
+def held_read_counts(prepared: PreparedChunk, window_start: int, position: int,
+                     event: int) -> np.ndarray:
+    """``(4, B)`` clean base counts at window ``position`` (as :func:`clean_base_counts`) over
+    the reads that cannot be misplaced reads of indel ``event``: no indel of their own over
+    its repeat, which they cover with the indel's length and CLEAN_END_MARGIN more each side,
+    matching the reference there but at ``position``. A read of the indel's haplotype run
+    through without the gap shows the haplotype shifted on one side of it, so it mismatches
+    somewhere over that span."""
+    reads, evidence = prepared.reads, prepared.indels
+    reference = np.asarray(prepared.data["reference"])[: len(prepared.ref_text)]
+    anchor, (ref_allele, alt_allele) = int(evidence.anchor[event]), evidence.alleles[event]
+    extra = abs(len(alt_allele) - len(ref_allele)) + CLEAN_END_MARGIN
+    lo = repeat_start(reference, anchor) - extra
+    hi = anchor + max(len(ref_allele), int(prepared.data["repeat_span"][anchor])) + extra
+    counts = np.zeros((4, len(CLEAN_QUALITY_BINS)), np.int64)
+    _, row, col = reads_over(reads, window_start, np.array([position]))
+    held = ((reads.starts[row] <= window_start + max(lo, 0))
+            & (reads.ends[row] > window_start + min(hi, len(reference) - 1)))
+    own = evidence.read[(evidence.anchor >= lo) & (evidence.anchor <= hi)]
+    held &= ~np.isin(row, own)
+    row, col = row[held], col[held]
+    if len(row) == 0:
+        return counts
+    span = np.arange(max(lo, 0), min(hi, len(reference) - 1) + 1)
+    cells = (span[None, :] + window_start - reads.starts[row][:, None]).astype(np.int64)
+    codes = reads.codes[row[:, None], cells]
+    ref = reference[span][None, :]
+    wrong = (codes < 4) & (ref < 4) & (codes != ref) & (span[None, :] != position)
+    row, col = row[~wrong.any(axis=1)], col[~wrong.any(axis=1)]
+    codes, quality = reads.codes[row, col], reads.quality[row, col]
+    ok = _clean(reads, row, col, codes, quality)
+    np.add.at(counts, (codes[ok].astype(np.int64), quality_bin(quality[ok])), 1)
+    return counts
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
@@ -220,8 +258,14 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
     sure = (clean < snp_pass) & (clean < p_ref[unsure])
     unsure, clean, counts = unsure[sure], clean[sure], counts[sure].sum(axis=2)
     counts[np.arange(len(unsure)), reference[unsure]] = -1
-    away = ~indel_explains_base(prepared.indels, prepared.ref_text, unsure,
-                                counts.argmax(axis=1))
+    explained = indel_explains_base(prepared.indels, prepared.ref_text, unsure,
+                                    counts.argmax(axis=1))
+    for m in np.flatnonzero(explained >= 0):
+        # the base still makes a SNP from the reads that cannot be the indel's, misplaced
+        held = held_read_counts(prepared, chunk.window_start, int(unsure[m]),
+                                int(explained[m]))
+        clean[m] = clean_snp_p_ref(held[None], reference[unsure[m : m + 1]], alt_error)[0]
+    away = (explained < 0) | ((clean < snp_pass) & (clean < p_ref[unsure]))
     unsure, clean = unsure[away], clean[away]
     if len(unsure) == 0:
         return p_ref, genotypes
