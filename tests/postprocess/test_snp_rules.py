@@ -19,7 +19,7 @@ from dvcall.postprocess.snp_rules import (
     clean_error_rates,
     clean_snp_p_ref,
     indel_explains_base,
-    near_indel_evidence,
+    indels_near,
     shifted_indel_bases,
 )
 from dvcall.postprocess.thresholds import (
@@ -179,10 +179,10 @@ def test_clean_p_ref_weighs_the_alternative_reads_against_depth():
 
 def test_positions_near_any_reads_indel_are_flagged():
     evidence = IndelEvidence(np.array([100]), np.array([0]), np.array([True]), [("ACGT", "A")])
-    near = near_indel_evidence(evidence, np.array([89, 90, 103, 113, 114]), margin=10)
+    near = indels_near(evidence, np.array([89, 90, 103, 113, 114]), margin=10).any(1)
     assert near.tolist() == [False, True, True, True, False]
     # by default only the bases the read's indel anchors or deletes
-    near = near_indel_evidence(evidence, np.array([99, 100, 103, 104]))
+    near = indels_near(evidence, np.array([99, 100, 103, 104])).any(1)
     assert near.tolist() == [False, True, True, False]
 
 

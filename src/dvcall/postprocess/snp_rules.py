@@ -146,13 +146,8 @@ def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
     return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
 
 
-def near_indel_evidence(evidence: IndelEvidence, positions: np.ndarray,
-                        margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
-    """``(M,)`` bool: within ``margin`` bases of any read's indel (its REF span)."""
-    return _indels_near(evidence, positions, margin).any(1)
-
-
-def _indels_near(evidence: IndelEvidence, positions: np.ndarray, margin: int) -> np.ndarray:
+def indels_near(evidence: IndelEvidence, positions: np.ndarray,
+                margin: int = CLEAN_INDEL_MARGIN) -> np.ndarray:
     """``(M, E)`` bool: position m lies within ``margin`` bases of event e's REF span."""
     positions = np.asarray(positions, np.int64)
     if len(evidence.anchor) == 0 or len(positions) == 0:
@@ -185,7 +180,7 @@ def indel_explains_base(evidence: IndelEvidence, ref: str, positions: np.ndarray
     it without the gap (:func:`shifted_indel_bases`), so that base may be a misplaced read of
     the indel rather than a SNP; -1 where none does (an indel whose haplotype shows another
     base there cannot explain it)."""
-    near = _indels_near(evidence, positions, margin)
+    near = indels_near(evidence, positions, margin)
     explained = np.full(len(near), -1, np.int64)
     for m, e in zip(*np.nonzero(near)):
         if explained[m] >= 0:
