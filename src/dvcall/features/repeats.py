@@ -12,22 +12,22 @@ def repeat_span(reference_codes: np.ndarray) -> np.ndarray:
     """``(L,)``: how far right of each position an indel anchored there can slide and stay
     the same haplotype -- the length of the tandem repeat (units of 1..6 bp) that follows, or
     1 outside repeats. Reads must cover it to tell such an indel's alleles apart."""
-    length = len(reference_codes)
+    codes = np.asarray(reference_codes)
+    length = len(codes)
     span = np.ones(length, np.int32)
-    index = np.arange(length)
-    for unit in range(1, MAX_REPEAT_UNIT + 1):
-        same = np.zeros(length, bool)
-        same[unit:] = (reference_codes[unit:] == reference_codes[:-unit]) & (
-            reference_codes[unit:] < N_CODE)
+    index = np.arange(length, dtype=np.int32)
+    known = codes < N_CODE
+    for unit in range(1, min(MAX_REPEAT_UNIT, length - 1) + 1):
         # run[j]: how many positions from j on continue the period-`unit` repeat, from the
         # next break at or after j (a reversed running minimum: no search per position)
-        next_break = np.where(same, length, index)
-        next_break = np.minimum.accumulate(next_break[::-1])[::-1]
-        run = next_break - index
-        after = np.minimum(index + 1 + unit, length - 1)
-        extent = unit + run[after]
-        span = np.maximum(span, np.where(run[after] >= 1, extent, 1))
-    return span
+        next_break = index.copy()
+        next_break[unit:][(codes[unit:] == codes[:-unit]) & known[unit:]] = length
+        run = np.minimum.accumulate(next_break[::-1])[::-1] - index
+        # the run after the anchor's first unit (the last position's past the end)
+        after = np.full(length, run[-1], np.int32)
+        after[: length - unit - 1] = run[unit + 1 :]
+        span = np.maximum(span, np.where(after >= 1, after + unit, 1))
+    return span.astype(np.int64)
 
 
 def repeat_start(ref_codes: np.ndarray, anchor: int) -> int:

@@ -3,7 +3,7 @@
 import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
-from dvcall.features.counts import bases_at_sites, counts_at, spanning_depth
+from dvcall.features.counts import bases_at_sites, counts_at, counts_at_sites, spanning_depth
 from dvcall.features.noise import indel_noise_rate
 from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
@@ -40,7 +40,8 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
         return spanning_depth(prepared.reads, chunk.window_start, position, repeat)
 
     p_ref = probs[:, REF]
-    variant_class = np.argmax(probs[:, SNP:], axis=1) + SNP  # the likelier variant class
+    # the likelier variant class (SNP on a tie)
+    variant_class = np.where(probs[:, INDEL] > probs[:, SNP], INDEL, SNP)
     called = p_ref < EMIT_P_REF
     calls: list[Call] = []
     inside = slice(FLANK, FLANK + chunk.end - chunk.start)
@@ -52,8 +53,9 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK
     snp_bases = bases_at_sites(prepared.reads, chunk.window_start, snp_positions)
-    for p, bases in zip(snp_positions.tolist(), snp_bases):
-        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, counts(p), bases,
+    snp_counts = counts_at_sites(prepared.reads, chunk.window_start, snp_positions)
+    for p, bases, site_counts in zip(snp_positions.tolist(), snp_bases, snp_counts):
+        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, site_counts, bases,
                            float(p_snp[p]), snp_genotypes[p], calibration, snp_noise)
         if call is not None:
             calls.append(call)

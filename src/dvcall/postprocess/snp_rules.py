@@ -41,10 +41,17 @@ def _clean(reads: ProjectedReads, row: np.ndarray, col: np.ndarray, codes: np.nd
             & (quality >= CLEAN_BASE_QUALITY))
 
 
+_BIN_OF_QUALITY = np.searchsorted(np.asarray(CLEAN_QUALITY_BINS), np.arange(256),
+                                  side="right") - 1
+
+
 def quality_bin(quality: np.ndarray) -> np.ndarray:
-    """The CLEAN_QUALITY_BINS bin of each clean base quality (elementwise)."""
-    return np.searchsorted(np.asarray(CLEAN_QUALITY_BINS), np.asarray(quality),
-                           side="right") - 1
+    """The CLEAN_QUALITY_BINS bin of each clean base quality (elementwise; a table lookup
+    for the reads' uint8 qualities)."""
+    quality = np.asarray(quality)
+    if quality.dtype == np.uint8:
+        return _BIN_OF_QUALITY[quality]
+    return np.searchsorted(np.asarray(CLEAN_QUALITY_BINS), quality, side="right") - 1
 
 
 def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.ndarray
