@@ -60,8 +60,14 @@ def clean_base_counts(reads: ProjectedReads, window_start: int, positions: np.nd
     base-quality bin (CLEAN_QUALITY_BINS): base quality >= CLEAN_BASE_QUALITY, MAPQ >=
     CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside the read's aligned ends (a misplaced read
     end shows mismatches, however good its bases)."""
-    counts = np.zeros((len(positions), 4, len(CLEAN_QUALITY_BINS)), np.int64)
-    site, row, col = reads_over(reads, window_start, positions)
+    return _count_clean(reads, *reads_over(reads, window_start, positions), len(positions))
+
+
+def _count_clean(reads: ProjectedReads, site: np.ndarray, row: np.ndarray, col: np.ndarray,
+                 sites: int) -> np.ndarray:
+    """``(sites, 4, B)``: the clean bases among the reads' bases at (``row``, ``col``), each
+    counted for its ``site``, by code and quality bin."""
+    counts = np.zeros((sites, 4, len(CLEAN_QUALITY_BINS)), np.int64)
     codes, quality = reads.codes[row, col], reads.quality[row, col]
     ok = _clean(reads, row, col, codes, quality)
     np.add.at(counts, (site[ok], codes[ok].astype(np.int64), quality_bin(quality[ok])), 1)
@@ -200,39 +206,32 @@ def indel_explains_base(evidence: IndelEvidence, ref: str, positions: np.ndarray
     return explained
 
 
-def held_read_counts(prepared: PreparedChunk, window_start: int, position: int,
-                     event: int) -> np.ndarray:
+def held_read_counts(prepared: PreparedChunk, reference: np.ndarray, window_start: int,
+                     position: int, event: int) -> np.ndarray:
     """``(4, B)`` clean base counts at window ``position`` (as :func:`clean_base_counts`) over
     the reads that cannot be misplaced reads of indel ``event``: no indel of their own over
     its repeat, which they cover with the indel's length and CLEAN_END_MARGIN more each side,
     matching the reference there but at ``position``. A read of the indel's haplotype run
     through without the gap shows the haplotype shifted on one side of it, so it mismatches
-    somewhere over that span."""
+    somewhere over that span. ``reference``: the window's base codes."""
     reads, evidence = prepared.reads, prepared.indels
-    reference = np.asarray(prepared.data["reference"])[: len(prepared.ref_text)]
     anchor, (ref_allele, alt_allele) = int(evidence.anchor[event]), evidence.alleles[event]
     extra = abs(len(alt_allele) - len(ref_allele)) + CLEAN_END_MARGIN
     lo = repeat_start(reference, anchor) - extra
     hi = anchor + max(len(ref_allele), int(prepared.data["repeat_span"][anchor])) + extra
-    counts = np.zeros((4, len(CLEAN_QUALITY_BINS)), np.int64)
     _, row, col = reads_over(reads, window_start, np.array([position]))
     held = ((reads.starts[row] <= window_start + max(lo, 0))
             & (reads.ends[row] > window_start + min(hi, len(reference) - 1)))
     own = evidence.read[(evidence.anchor >= lo) & (evidence.anchor <= hi)]
     held &= ~np.isin(row, own)
     row, col = row[held], col[held]
-    if len(row) == 0:
-        return counts
     span = np.arange(max(lo, 0), min(hi, len(reference) - 1) + 1)
     cells = (span[None, :] + window_start - reads.starts[row][:, None]).astype(np.int64)
     codes = reads.codes[row[:, None], cells]
     ref = reference[span][None, :]
     wrong = (codes < 4) & (ref < 4) & (codes != ref) & (span[None, :] != position)
-    row, col = row[~wrong.any(axis=1)], col[~wrong.any(axis=1)]
-    codes, quality = reads.codes[row, col], reads.quality[row, col]
-    ok = _clean(reads, row, col, codes, quality)
-    np.add.at(counts, (codes[ok].astype(np.int64), quality_bin(quality[ok])), 1)
-    return counts
+    fits = ~wrong.any(axis=1)
+    return _count_clean(reads, np.zeros(int(fits.sum()), np.int64), row[fits], col[fits], 1)[0]
 
 
 def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
@@ -264,7 +263,7 @@ def with_clean_snps(chunk: Chunk, prepared: PreparedChunk, p_ref: np.ndarray,
                                     counts.argmax(axis=1))
     for m in np.flatnonzero(explained >= 0):
         # the base still makes a SNP from the reads that cannot be the indel's, misplaced
-        held = held_read_counts(prepared, chunk.window_start, int(unsure[m]),
+        held = held_read_counts(prepared, reference, chunk.window_start, int(unsure[m]),
                                 int(explained[m]))
         clean[m] = clean_snp_p_ref(held[None], reference[unsure[m : m + 1]], alt_error)[0]
     away = (explained < 0) | ((clean < snp_pass) & (clean < p_ref[unsure]))
