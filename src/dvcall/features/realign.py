@@ -20,11 +20,12 @@ from itertools import combinations, product
 import numpy as np
 
 from dvcall.encoding import BASE_CODE, N_CODE
-from dvcall.features.counts import base_counts
+from dvcall.features.counts import reads_over
 from dvcall.features.indels import IndelEvidence
 from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
 from dvcall.features.repeats import repeat_start
+from dvcall.io.bam_decoder import ranges
 
 MIN_CIGAR_READS = 2  # an allele becomes a candidate haplotype when this many CIGARs show it
 # ... counting those of its kind and length anchored this close (an aligner's misplacement);
@@ -113,15 +114,16 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
     # First the reference and indel haplotypes alone; then, where a SNP the indels do not
     # explain lies in a group's span, again with that SNP's base matching on every haplotype.
     no_snps = np.full(length, -1, np.int8)
-    assigned = [_realign_group(reads, block_key, query_key, window_start, ref_codes, no_snps,
-                               group) for group in groups]
+    assigned = _assign(reads, block_key, query_key, window_start, ref_codes, no_snps, groups)
     snp_alt = _snp_alternatives(reads, ref_codes, window_start, [a for a in assigned if a],
                                 [(g.lo, g.hi) for g in groups])
     _clear_deleted_bases(snp_alt, groups)
-    for g, group in enumerate(groups):
-        if (snp_alt[group.lo:group.hi] >= 0).any():
-            assigned[g] = _realign_group(reads, block_key, query_key, window_start, ref_codes,
-                                         snp_alt, group)
+    again = [g for g, group in enumerate(groups) if (snp_alt[group.lo:group.hi] >= 0).any()]
+    if again:
+        redone = _assign(reads, block_key, query_key, window_start, ref_codes, snp_alt,
+                         [groups[g] for g in again])
+        for g, group_assigned in zip(again, redone):
+            assigned[g] = group_assigned
     explained_rows: list[np.ndarray] = []
     explained_cols: list[np.ndarray] = []
     for group, group_assigned in zip(groups, assigned):
@@ -150,14 +152,14 @@ def realign_indels(reads: ProjectedReads, evidence: IndelEvidence, ref_text: str
     return result
 
 
-def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
-                   window_start: int, ref_codes: np.ndarray, snp_alt: np.ndarray,
-                   group: "_Group"):
-    """:func:`_assign` for one group of alleles over its span, its haplotypes built from the
-    reference, the alleles and (matching too) the SNP bases ``snp_alt``."""
+def _group_haplotypes(ref_codes: np.ndarray, snp_alt: np.ndarray, group: "_Group"
+                      ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """A group's haplotypes over its span, the reference's first and then
+    :meth:`_Group.carriers` order: per haplotype its base codes, the SNP base from
+    ``snp_alt`` that matches there too (-1: none) and each base's window position (-1 for an
+    inserted base)."""
     alleles, lo, hi = group.alleles, group.lo, group.hi
-    span = np.arange(lo, hi)
-    haplotypes, also, places = [ref_codes[lo:hi]], [snp_alt[lo:hi]], [span]
+    haplotypes, also, places = [ref_codes[lo:hi]], [snp_alt[lo:hi]], [np.arange(lo, hi)]
     for members in group.carriers():
         pieces, others, where, at = [], [], [], lo
         for i in sorted(members, key=lambda i: alleles[i][1]):
@@ -170,10 +172,7 @@ def _realign_group(reads: ProjectedReads, block_key: np.ndarray, query_key: np.n
         haplotypes.append(np.concatenate(pieces + [ref_codes[at:hi]]))
         also.append(np.concatenate(others + [snp_alt[at:hi]]))
         places.append(np.concatenate(where + [np.arange(at, hi)]))
-    if (snp_alt[lo:hi] < 0).all():
-        also = [None] * len(also)
-    return _assign(reads, block_key, query_key, window_start, group.points, lo, hi,
-                   haplotypes, also, places, group.classes(), group.point_parts(), ref_codes)
+    return haplotypes, also, places
 
 
 def _clear_deleted_bases(snp_alt: np.ndarray, groups: list["_Group"]) -> None:
@@ -197,23 +196,30 @@ def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start
     for lo, hi in spans:
         steps[lo] += 1
         steps[hi] -= 1
-    covered = np.concatenate([[0], np.cumsum(np.cumsum(steps)[:length] > 0)])
-    first = np.clip(reads.starts - window_start, 0, length)
-    last = np.clip(reads.ends - window_start, 0, length)
-    near = np.flatnonzero(covered[last] > covered[first])  # reads over a span's positions
-    counts = base_counts(reads, window_start, length, near)[:, :4]
+    positions = np.flatnonzero(np.cumsum(steps)[:length] > 0)
+    site, row, col = reads_over(reads, window_start, positions)
+    codes = reads.codes[row, col]
+    base = codes < 4
+    counts = np.bincount(site[base] * 4 + codes[base],
+                         minlength=len(positions) * 4).reshape(-1, 4)
     if assigned:
         rows = np.concatenate([rows for _, rows, _ in assigned])
         cols = np.concatenate([cols for _, _, cols in assigned])
-        flat = (reads.starts[rows] + cols - window_start) * 4 + reads.codes[rows, cols]
-        counts = counts - np.bincount(flat, minlength=length * 4).reshape(length, 4)
+        site_of = np.full(length, -1, np.int64)
+        site_of[positions] = np.arange(len(positions))
+        explained = site_of[reads.starts[rows] + cols - window_start]
+        flat = explained * 4 + reads.codes[rows, cols]
+        counts = counts - np.bincount(flat[explained >= 0],
+                                      minlength=len(positions) * 4).reshape(-1, 4)
     depth = counts.sum(axis=1)
-    known = ref_codes < 4
-    counts[np.flatnonzero(known), ref_codes[known]] = 0
+    ref = ref_codes[positions]
+    known = ref < 4
+    counts[np.flatnonzero(known), ref[known]] = 0
     best = np.argmax(counts, axis=1)
     top = counts[np.arange(len(best)), best]
-    in_span = covered[1:] > covered[:-1]
-    return np.where(in_span & looks_like_variant(top, depth), best, -1).astype(np.int8)
+    out = np.full(length, -1, np.int8)
+    out[positions] = np.where(looks_like_variant(top, depth), best, -1)
+    return out
 
 
 def _nearby_support(support: Counter) -> dict[tuple[int, str, str], int]:
@@ -353,111 +359,286 @@ def _anchor_groups(by_anchor: dict, repeat: np.ndarray) -> list[list[int]]:
     return groups
 
 
+NO_COST = np.iinfo(np.int64).max  # a haplotype a read was not placed on
+PLACEMENT_BLOCK = 4096  # placements whose mismatch costs are taken in one array operation
+
+
+@dataclass
+class _Haplotypes:
+    """The haplotypes of several groups (:func:`_group_haplotypes`), concatenated and
+    numbered across them: per base its code, the SNP base that matches there too (-1: none)
+    and its window position (-1: inserted); per haplotype its first base and length; per
+    group its first haplotype and how many it has."""
+
+    codes: np.ndarray
+    also: np.ndarray
+    places: np.ndarray
+    offset: np.ndarray
+    length: np.ndarray
+    first: np.ndarray
+    count: np.ndarray
+
+    @classmethod
+    def build(cls, ref_codes: np.ndarray, snp_alt: np.ndarray, groups: list["_Group"]
+              ) -> "_Haplotypes":
+        codes, also, places, count = [], [], [], []
+        for group in groups:
+            group_codes, group_also, group_places = _group_haplotypes(ref_codes, snp_alt, group)
+            codes += group_codes
+            also += group_also
+            places += group_places
+            count.append(len(group_codes))
+        length = np.array([len(c) for c in codes], np.int64)
+        count = np.array(count, np.int64)
+        return cls(np.concatenate(codes), np.concatenate(also).astype(np.int8),
+                   np.concatenate(places).astype(np.int64), np.cumsum(length) - length,
+                   length, np.cumsum(count) - count, count)
+
+    def index_of(self, hap: np.ndarray, position: np.ndarray) -> np.ndarray:
+        """Index within haplotype ``hap`` of its base at window ``position`` (-1 where the
+        haplotype deletes it), elementwise."""
+        hap_of_base = np.repeat(np.arange(len(self.length)), self.length)
+        kept = np.flatnonzero(self.places >= 0)
+        # positions rise along each haplotype: keys of (haplotype, position) are sorted
+        keys = hap_of_base[kept] * (1 << 32) + self.places[kept]
+        wanted = hap * (1 << 32) + position
+        i = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
+        return np.where(keys[i] == wanted, kept[i] - self.offset[hap], -1)
+
+    def costs(self, hap: np.ndarray, start: np.ndarray, bases: np.ndarray,
+              quals: np.ndarray) -> np.ndarray:
+        """Per placement, the summed qualities of the read's bases (a row of ``bases`` and
+        ``quals``) that mismatch haplotype ``hap`` and the SNP base on it when its base 0
+        lies at haplotype index ``start``."""
+        hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
+        length = self.length[hap][:, None]
+        valid = (hap_index >= 0) & (hap_index < length) & (bases < 4)
+        flat = self.offset[hap][:, None] + np.clip(hap_index, 0, length - 1)
+        hap_bases = self.codes[flat]
+        mismatch = (valid & (hap_bases < 4) & (hap_bases != bases)
+                    & (self.also[flat] != bases))
+        return (quals * mismatch).sum(axis=1)
+
+    def matches(self, hap: np.ndarray, start: np.ndarray, bases: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(read, read base, window position on the haplotype)`` of each base of the
+        placed reads that matches its haplotype or the SNP base on it."""
+        hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
+        length = self.length[hap][:, None]
+        valid = (hap_index >= 0) & (hap_index < length) & (bases < 4)
+        flat = self.offset[hap][:, None] + np.clip(hap_index, 0, length - 1)
+        match = valid & ((self.codes[flat] == bases) | (self.also[flat] == bases))
+        member, base = np.nonzero(match)
+        return member, base, self.places[flat[member, base]]
+
+
+def _segment_heads(segment: np.ndarray, *keys: np.ndarray) -> np.ndarray:
+    """Per segment present, in segment order, the index of its element that sorts first by
+    ``keys`` (the first key first)."""
+    order = np.lexsort(tuple(reversed(keys)) + (segment,))
+    sorted_segment = segment[order]
+    return order[np.flatnonzero(np.r_[True, sorted_segment[1:] != sorted_segment[:-1]])]
+
+
+def _reads_over_spans(reads: ProjectedReads, window_start: int, groups: list["_Group"]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``(group, read row)`` of every read overlapping a group's span, by binary search in
+    start order."""
+    order = np.argsort(reads.starts, kind="stable")
+    starts, ends = reads.starts[order], reads.ends[order]
+    lo = np.array([g.lo for g in groups], np.int64) + window_start
+    hi = np.array([g.hi for g in groups], np.int64) + window_start
+    longest = int((ends - starts).max())
+    first = np.searchsorted(starts, lo - longest, side="right")
+    last = np.searchsorted(starts, hi, side="left")
+    group = np.repeat(np.arange(len(groups)), last - first)
+    sorted_index = ranges(first, last - first)
+    overlaps = ends[sorted_index] > lo[group]
+    return group[overlaps], order[sorted_index[overlaps]]
+
+
 def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
-            window_start: int, points: list[int], lo: int, hi: int,
-            haplotypes: list[np.ndarray], also: list[np.ndarray], places: list[np.ndarray],
-            classes: list[np.ndarray], point_parts: list[int], ref_codes: np.ndarray
-            ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray] | None:
-    """Per part of the group, reads per class of haplotypes (``classes``: per part, each
-    haplotype's class there; class 0 holds the reference) among the reads overlapping
-    ``[lo, hi)`` (``also``: per haplotype base, a candidate SNP's base that matches there
-    too, or -1; None where there is none; ``places``: its window position, -1 for an
-    inserted base), and the (row, column) of each base of a read given to an indel
-    haplotype that mismatches the reference where its CIGAR puts it but matches that
-    haplotype (or a candidate SNP on it) where realignment puts it, elsewhere."""
-    rows = np.flatnonzero((reads.starts < window_start + hi) & (reads.ends > window_start + lo))
-    if len(rows) == 0:
-        return None
-    aligned_at = [aligned_query_index(reads, block_key, rows, window_start + x) for x in points]
-    keep = np.any([aligned >= 0 for aligned in aligned_at], axis=0)
-    rows, aligned_at = rows[keep], [aligned[keep] for aligned in aligned_at]
-    if len(rows) == 0:
-        return None
-    first = reads.query_start[rows]
-    longest = int(reads.query_length[rows].max())
-    k = np.arange(longest)
-    inside = k[None, :] < reads.query_length[rows][:, None]
+            window_start: int, ref_codes: np.ndarray, snp_alt: np.ndarray,
+            groups: list["_Group"]) -> list[tuple[list[np.ndarray], np.ndarray, np.ndarray]
+                                            | None]:
+    """Per group (None where no read reaches its points): per part, the reads per class of
+    haplotypes (:meth:`_Group.classes`; class 0 holds the reference) among the reads over
+    its span; and the (row, column) of each base of a read given to an indel haplotype that
+    mismatches the reference where its CIGAR puts it but matches that haplotype (or the SNP
+    base ``snp_alt`` on it) where realignment puts it. All groups are compared at once: a
+    chunk has dozens of groups of a few dozen reads each."""
+    none: list = [None] * len(groups)
+    if not groups:
+        return none
+    haps = _Haplotypes.build(ref_codes, snp_alt, groups)
+    pair_group, pair_row = _reads_over_spans(reads, window_start, groups)
+    # the base each read's CIGAR aligns to each of its group's points (an anchor, the first
+    # base after its repeat)
+    n_points = np.array([len(g.points) for g in groups], np.int64)
+    point_first = np.cumsum(n_points) - n_points
+    point_pos = np.array([x for g in groups for x in g.points], np.int64)
+    point_local = np.concatenate([np.arange(n) for n in n_points])
+    point_part = np.array([p for g in groups for p in g.point_parts()], np.int64)
+    entry_pair = np.repeat(np.arange(len(pair_row)), n_points[pair_group])
+    entry_point = ranges(point_first[pair_group], n_points[pair_group])
+    aligned = aligned_query_index(reads, block_key, pair_row[entry_pair],
+                                  window_start + point_pos[entry_point])
+    has = aligned >= 0
+    keep = np.bincount(entry_pair[has], minlength=len(pair_row)) > 0
+    if not keep.any():
+        return none
+    renumber = np.cumsum(keep) - 1
+    entry_pair, entry_point, aligned = renumber[entry_pair[has]], entry_point[has], aligned[has]
+    pair_group, pair_row = pair_group[keep], pair_row[keep]
+    pairs = len(pair_row)
+
+    first = reads.query_start[pair_row]
+    query_length = reads.query_length[pair_row]
+    k = np.arange(int(query_length.max()))
+    inside = k[None, :] < query_length[:, None]
     index = np.minimum(first[:, None] + k[None, :], len(reads.query_codes) - 1)
     bases = np.where(inside, reads.query_codes[index], 4)
     quals = np.minimum(np.where(inside, reads.query_quals[index], 0), QUAL_CAP).astype(np.int32)
-    # A read is placed on each haplotype by the base its CIGAR aligns to each of the points
-    # (an anchor, the first base after its repeat); each haplotype keeps the best placement.
-    # One placement alone misleads when the aligner put the indel in the wrong place near
-    # the read's end (a read starting 2 bases before a deletion, say).
-    costs = np.full((len(rows), len(haplotypes)), np.iinfo(np.int64).max, np.int64)
-    placed = np.zeros((len(rows), len(haplotypes)), np.int64)  # haplotype index of base 0
-    for x, aligned in zip(points, aligned_at):
-        has = aligned >= 0
-        if not has.any():
-            continue
-        offset = np.where(has, aligned - first, 0)  # the anchoring base in the read
-        for h, (haplotype, other) in enumerate(zip(haplotypes, also)):
-            at_hap = np.flatnonzero(places[h] == x)
-            if len(at_hap) == 0:  # x is deleted on this haplotype
-                continue
-            start = int(at_hap[0]) - offset
-            cost = _mismatch_cost(haplotype, other, start, bases, quals)
-            better = has & (cost < costs[:, h])
-            costs[:, h] = np.where(better, cost, costs[:, h])
-            placed[:, h] = np.where(better, start, placed[:, h])
-    # per part of the group, a read supports the class of haplotypes (those alike there)
-    # that fits it clearly best; one that reaches only another part's indels supports none
-    counts, decided = [], np.zeros(len(rows), bool)
-    for part, of_class in enumerate(classes):
-        covers = np.any([aligned >= 0 for aligned, p in zip(aligned_at, point_parts)
-                         if p == part], axis=0)
-        class_costs = np.full((len(rows), int(of_class.max()) + 1), np.iinfo(np.int64).max)
-        for h, c in enumerate(of_class.tolist()):
-            class_costs[:, c] = np.minimum(class_costs[:, c], costs[:, h])
-        order = np.sort(class_costs, axis=1)
-        sure = covers & (order[:, 1] - order[:, 0] >= MIN_MARGIN)
-        counts.append(np.bincount(np.argmin(class_costs, axis=1)[sure],
-                                  minlength=class_costs.shape[1]))
-        decided |= sure
-    best = np.argmin(costs, axis=1)
+
+    # A read is placed on each haplotype by the base its CIGAR aligns to each of the points;
+    # each haplotype keeps the best placement, the earliest point's among equals. One
+    # placement alone misleads when the aligner put the indel in the wrong place near the
+    # read's end (a read starting 2 bases before a deletion, say).
+    entry_group = pair_group[entry_pair]
+    place_entry = np.repeat(np.arange(len(entry_pair)), haps.count[entry_group])
+    place_hap = ranges(haps.first[entry_group], haps.count[entry_group])
+    at = haps.index_of(place_hap, point_pos[entry_point[place_entry]])
+    placed_ok = at >= 0  # the point is deleted on some haplotypes
+    place_entry, place_hap = place_entry[placed_ok], place_hap[placed_ok]
+    place_pair = entry_pair[place_entry]
+    place_start = at[placed_ok] - (aligned[place_entry] - first[place_pair])
+    place_cost = np.concatenate([
+        haps.costs(place_hap[i:i + PLACEMENT_BLOCK], place_start[i:i + PLACEMENT_BLOCK],
+                   bases[place_pair[i:i + PLACEMENT_BLOCK]],
+                   quals[place_pair[i:i + PLACEMENT_BLOCK]])
+        for i in range(0, len(place_hap), PLACEMENT_BLOCK)] or [np.zeros(0, np.int64)])
+    # slots: one per (read, haplotype of its group)
+    pair_haps = haps.count[pair_group]
+    slot_first = np.cumsum(pair_haps) - pair_haps
+    slot_pair = np.repeat(np.arange(pairs), pair_haps)
+    slot_local = ranges(np.zeros(pairs, np.int64), pair_haps)
+    place_slot = slot_first[place_pair] + place_hap - haps.first[pair_group[place_pair]]
+    head = _segment_heads(place_slot, place_cost, point_local[entry_point[place_entry]])
+    costs = np.full(len(slot_pair), NO_COST, np.int64)
+    start = np.zeros(len(slot_pair), np.int64)  # haplotype index of the read's base 0
+    costs[place_slot[head]] = place_cost[head]
+    start[place_slot[head]] = place_start[head]
+
+    # Per part of a group, a read supports the class of haplotypes (those alike there) that
+    # fits it clearly best; one that reaches only another part's indels supports none.
+    layout = _ClassLayout.build(groups)
+    class_pair = np.repeat(np.arange(pairs), layout.count[pair_group])
+    class_id = ranges(layout.first[pair_group], layout.count[pair_group])  # across groups
+    class_slot_first = np.cumsum(layout.count[pair_group]) - layout.count[pair_group]
+    # each slot's haplotype falls in one class per part
+    slot_group = pair_group[slot_pair]
+    link_slot = np.repeat(np.arange(len(slot_pair)), layout.parts[slot_group])
+    link = ranges(layout.hap_first[haps.first[slot_group] + slot_local],
+                  layout.parts[slot_group])
+    class_costs = np.full(len(class_pair), NO_COST, np.int64)
+    np.minimum.at(class_costs, class_slot_first[slot_pair[link_slot]] + layout.hap_class[link],
+                  costs[link_slot])
+    part_first = np.cumsum(layout.parts[pair_group]) - layout.parts[pair_group]
+    segment = part_first[class_pair] + layout.class_part[class_id]
+    segments = int(layout.parts[pair_group].sum())
+    best = _segment_heads(segment, class_costs, layout.class_index[class_id])
+    # every part has the reference's class and one of its own: two classes or more
+    margin = class_costs[_second_of_segment(segment, class_costs, layout.class_index[class_id],
+                                            segments)] - class_costs[best]
+    covers = np.bincount(part_first[entry_pair] + point_part[entry_point],
+                         minlength=segments) > 0
+    sure = covers & (margin >= MIN_MARGIN)
+    counts = np.bincount(class_id[best[sure]], minlength=int(layout.count.sum()))
+    decided = np.bincount(class_pair[best[sure]], minlength=pairs) > 0
+
     # the mismatches an indel haplotype explains, in the reads given to one
-    on_indel = np.flatnonzero(decided & (best > 0))
-    explained_rows, explained_cols = [], []
-    for h in np.unique(best[on_indel]).tolist():
-        members = on_indel[best[on_indel] == h]
-        haplotype = haplotypes[h]
-        hap_index = placed[members, h][:, None] + k[None, :]
-        valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases[members] < 4)
-        clipped = np.clip(hap_index, 0, len(haplotype) - 1)
-        matches = valid & (haplotype[clipped] == bases[members])
-        if also[h] is not None:
-            matches |= valid & (also[h][clipped] == bases[members])
-        member, base = np.nonzero(matches)
-        realigned_at = places[h][clipped[member, base]]
-        row = rows[members][member]
-        col = _projected_column(reads, query_key, row, first[members][member] + base)
-        position = reads.starts[row] + col - window_start
-        inside = (col >= 0) & (position >= 0) & (position < len(ref_codes))
-        row, col, position = row[inside], col[inside], position[inside]
-        read_code = reads.codes[row, col]
-        # a mismatch where the CIGAR put the base, and the base belongs elsewhere
-        wrong = ((read_code < 4) & (read_code != ref_codes[position])
-                 & (position != realigned_at[inside]))
-        explained_rows.append(row[wrong])
-        explained_cols.append(col[wrong])
-    if explained_rows:
-        return counts, np.concatenate(explained_rows), np.concatenate(explained_cols)
-    return counts, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    best_slot = _segment_heads(slot_pair, costs, slot_local)
+    members = np.flatnonzero(decided & (slot_local[best_slot] > 0))
+    member_slot = best_slot[members]
+    member_hap = haps.first[pair_group[members]] + slot_local[member_slot]
+    member, base, realigned_at = haps.matches(member_hap, start[member_slot], bases[members])
+    row = pair_row[members][member]
+    col = _projected_column(reads, query_key, row, first[members][member] + base)
+    position = reads.starts[row] + col - window_start
+    ok = (col >= 0) & (position >= 0) & (position < len(ref_codes))
+    row, col, position = row[ok], col[ok], position[ok]
+    read_code = reads.codes[row, col]
+    # a mismatch where the CIGAR put the base, and the base belongs elsewhere
+    wrong = ((read_code < 4) & (read_code != ref_codes[position])
+             & (position != realigned_at[ok]))
+    explained_group = pair_group[members][member][ok][wrong]
+    order = np.argsort(explained_group, kind="stable")
+    bounds = np.searchsorted(explained_group[order], np.arange(len(groups) + 1))
+    rows, cols = row[wrong][order], col[wrong][order]
+    reached = np.bincount(pair_group, minlength=len(groups)) > 0
+    out: list = []
+    for g in range(len(groups)):
+        if not reached[g]:
+            out.append(None)
+            continue
+        at_group = layout.first[g] + layout.part_first[g]
+        out.append(([counts[a : a + n] for a, n in zip(at_group.tolist(),
+                                                        layout.classes[g].tolist())],
+                     rows[bounds[g] : bounds[g + 1]], cols[bounds[g] : bounds[g + 1]]))
+    return out
 
 
-def _mismatch_cost(haplotype: np.ndarray, other: np.ndarray | None, start: np.ndarray,
-                   bases: np.ndarray, quals: np.ndarray) -> np.ndarray:
-    """Per read, the summed qualities of its bases that mismatch ``haplotype`` (and the
-    candidate SNP base ``other``, where given, that is not -1) when its base 0 is placed at
-    haplotype index ``start``."""
-    hap_index = start[:, None] + np.arange(bases.shape[1])[None, :]
-    valid = (hap_index >= 0) & (hap_index < len(haplotype)) & (bases < 4)
-    clipped = np.clip(hap_index, 0, len(haplotype) - 1)
-    hap_bases = haplotype[clipped]
-    mismatch = valid & (hap_bases < 4) & (hap_bases != bases)
-    if other is not None:
-        mismatch &= other[clipped] != bases
-    return (quals * mismatch).sum(axis=1)
+def _second_of_segment(segment: np.ndarray, cost: np.ndarray, index: np.ndarray,
+                       segments: int) -> np.ndarray:
+    """Per segment (all ``segments`` present, each with two elements or more), the index of
+    its element that sorts second by (``cost``, ``index``)."""
+    order = np.lexsort((index, cost, segment))
+    starts = np.searchsorted(segment[order], np.arange(segments))
+    return order[starts + 1]
+
+
+@dataclass
+class _ClassLayout:
+    """The classes of several groups' parts (:meth:`_Group.classes`), numbered across them:
+    per group its first class, count of classes and parts, and per part its first class
+    (within the group) and class count; per class its part and index within the part; per
+    haplotype (numbered as in :class:`_Haplotypes`) where its class of each part is listed
+    in ``hap_class`` (within the group)."""
+
+    first: np.ndarray
+    count: np.ndarray
+    parts: np.ndarray
+    part_first: list[np.ndarray]
+    classes: list[np.ndarray]
+    class_part: np.ndarray
+    class_index: np.ndarray
+    hap_first: np.ndarray
+    hap_class: np.ndarray
+
+    @classmethod
+    def build(cls, groups: list["_Group"]) -> "_ClassLayout":
+        count, parts, part_first, classes = [], [], [], []
+        class_part, class_index, hap_class, hap_parts = [], [], [], []
+        for group in groups:
+            of_class = group.classes()  # per part, each haplotype's class
+            sizes = np.array([int(c.max()) + 1 for c in of_class], np.int64)
+            within = np.cumsum(sizes) - sizes
+            count.append(int(sizes.sum()))
+            parts.append(len(of_class))
+            part_first.append(within)
+            classes.append(sizes)
+            for part, size in enumerate(sizes.tolist()):
+                class_part.append(np.full(size, part, np.int64))
+                class_index.append(np.arange(size))
+            # per haplotype, its class in each part, as a class number within the group
+            hap_class.append((np.stack(of_class, axis=1) + within[None, :]).ravel())
+            hap_parts += [len(of_class)] * len(of_class[0])
+        count_a = np.array(count, np.int64)
+        hap_parts_a = np.array(hap_parts, np.int64)
+        return cls(np.cumsum(count_a) - count_a, count_a, np.array(parts, np.int64),
+                   part_first, classes, np.concatenate(class_part),
+                   np.concatenate(class_index), np.cumsum(hap_parts_a) - hap_parts_a,
+                   np.concatenate(hap_class))
 
 
 def _projected_column(reads: ProjectedReads, query_key: np.ndarray, rows: np.ndarray,

@@ -10,6 +10,7 @@ from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.features.noise import looks_like_variant
 from dvcall.features.projection import ProjectedReads
 from dvcall.features.repeats import repeat_start
+from dvcall.io.bam_decoder import ranges
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import SNP
 from dvcall.postprocess.genotypes import calibrated_p_ref
@@ -29,16 +30,27 @@ from dvcall.postprocess.thresholds import (
 )
 
 
+def _clean_columns(reads: ProjectedReads, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[first, end)`` of the projection columns whose bases can be clean in each read of
+    ``row``: CLEAN_END_MARGIN bases inside its aligned ends, and none in a read of MAPQ below
+    CLEAN_MAPQ (an empty range)."""
+    span = reads.ends[row] - reads.starts[row]
+    end = np.where(reads.mapq[row] >= CLEAN_MAPQ, span - CLEAN_END_MARGIN, 0)
+    return np.full(np.shape(row), CLEAN_END_MARGIN), end
+
+
+def _clean_base(codes: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """bool, elementwise: an A/C/G/T of base quality >= CLEAN_BASE_QUALITY."""
+    return (codes < 4) & (quality >= CLEAN_BASE_QUALITY)
+
+
 def _clean(reads: ProjectedReads, row: np.ndarray, col: np.ndarray, codes: np.ndarray,
            quality: np.ndarray) -> np.ndarray:
     """bool, elementwise: the base at (``row``, ``col``) of the projected reads (its code
-    and quality given, as the caller gathered them) is clean: an A/C/G/T of base quality
-    >= CLEAN_BASE_QUALITY in a read of MAPQ >= CLEAN_MAPQ, >= CLEAN_END_MARGIN bases inside
-    the read's aligned ends."""
-    span = reads.ends[row] - reads.starts[row]
-    return ((col >= CLEAN_END_MARGIN) & (col < span - CLEAN_END_MARGIN)
-            & (reads.mapq[row] >= CLEAN_MAPQ) & (codes < 4)
-            & (quality >= CLEAN_BASE_QUALITY))
+    and quality given, as the caller gathered them) is clean: :func:`_clean_base`, in a
+    column :func:`_clean_columns` allows."""
+    first, end = _clean_columns(reads, row)
+    return (col >= first) & (col < end) & _clean_base(codes, quality)
 
 
 _BIN_OF_QUALITY = np.searchsorted(np.asarray(CLEAN_QUALITY_BINS), np.arange(256),
@@ -117,21 +129,25 @@ def clean_error_counts_by_quality(reads: ProjectedReads, window_start: int,
     rows = np.flatnonzero(reads.starts < first + CLEAN_ERROR_SPAN)
     if len(rows) == 0 or hi <= lo:
         return np.zeros(bins), np.zeros(bins)
-    codes, quality = reads.codes[rows], reads.quality[rows]
-    cols = np.arange(width, dtype=np.int32)[None, :]
-    index = (reads.starts[rows] - window_start).astype(np.int32)[:, None] + cols
-    ok = (_clean(reads, rows[:, None], cols, codes, quality)
-          & (index >= lo) & (index < min(hi, length)))
-    index, quality = index[ok], quality[ok]
+    # each read's clean columns inside [lo, hi), gathered as flat runs of the projection
+    offset = reads.starts[rows] - window_start
+    clean_first, clean_end = _clean_columns(reads, rows)
+    col_first = np.maximum(clean_first, lo - offset)
+    col_end = np.minimum(np.minimum(clean_end, width), min(hi, length) - offset)
+    run = np.maximum(col_end - col_first, 0)
+    flat = ranges(rows * width + col_first, run)
+    codes, quality = reads.codes.reshape(-1)[flat], reads.quality.reshape(-1)[flat]
+    index = flat - np.repeat(rows * width - offset, run)
     ref = np.asarray(reference)[index]
-    known = ref < 4
-    index, wrong = index[known] - lo, codes[ok][known] != ref[known]
+    ok = _clean_base(codes, quality) & (ref < 4)
+    index, wrong, quality = index[ok] - lo, codes[ok] != ref[ok], quality[ok]
     depth = np.bincount(index, minlength=hi - lo)
     mismatches = np.bincount(index[wrong], minlength=hi - lo)
     quiet = ~looks_like_variant(mismatches, depth)[index]
-    qbin = quality_bin(quality[known])
-    return (np.bincount(qbin[quiet & wrong], minlength=bins).astype(np.float64),
-            np.bincount(qbin[quiet], minlength=bins).astype(np.float64))
+    # one count per (bin, wrong or not)
+    by_bin = np.bincount(quality_bin(quality[quiet]) * 2 + wrong[quiet],
+                         minlength=2 * bins).reshape(bins, 2).astype(np.float64)
+    return by_bin[:, 1], by_bin.sum(axis=1)
 
 
 def clean_snp_p_ref(counts: np.ndarray, ref_index: np.ndarray,
