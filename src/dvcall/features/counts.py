@@ -33,8 +33,9 @@ def counts_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndar
 
 def bases_at(reads: ProjectedReads, window_start: int, position: int
              ) -> tuple[np.ndarray, np.ndarray]:
-    """``(codes, qualities)`` at one window position (:func:`bases_at_sites`)."""
-    return bases_at_sites(reads, window_start, np.array([position]))[0]
+    """``(codes, qualities)`` at one window position (:func:`fragment_bases`)."""
+    _, codes, quality = fragment_bases(reads, window_start, np.array([position]))
+    return codes, quality
 
 
 def reads_over(reads: ProjectedReads, window_start: int, positions: np.ndarray
@@ -61,13 +62,13 @@ def reads_over(reads: ProjectedReads, window_start: int, positions: np.ndarray
     return site[within], row[within], col[within]
 
 
-def bases_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndarray
-                   ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per window position, ``(codes, qualities)`` of the A/C/G/T bases the fragments show
-    there: where both mates of a fragment cover it, only the better-quality base (two reads
-    of one molecule are one observation; samtools and bcftools count them once too). A key
-    that more than two reads over a position hold is two fragments with the same ends: all
-    of them count."""
+def fragment_bases(reads: ProjectedReads, window_start: int, positions: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(site, codes, qualities)``, in site order, of the A/C/G/T bases the fragments show
+    at each window position (``site`` indexes ``positions``): where both mates of a fragment
+    cover it, only the better-quality base (two reads of one molecule are one observation;
+    samtools and bcftools count them once too). A key that more than two reads over a
+    position hold is two fragments with the same ends: all of them count."""
     site, row, col = reads_over(reads, window_start, positions)
     codes, quality = reads.codes[row, col], reads.quality[row, col]
     base = codes < N_CODE
@@ -88,8 +89,7 @@ def bases_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndarr
             keep[order[worse]] = False
             site, codes, quality = site[keep], codes[keep], quality[keep]
     order = np.argsort(site, kind="stable")
-    bounds = np.cumsum(np.bincount(site, minlength=len(positions)))[:-1]
-    return list(zip(np.split(codes[order], bounds), np.split(quality[order], bounds)))
+    return site[order], codes[order], quality[order]
 
 
 def spanning_depth(reads: ProjectedReads, window_start: int, position: int, repeat: int,

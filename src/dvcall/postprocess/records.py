@@ -11,11 +11,14 @@ from dvcall.features.counts import site_depth
 from dvcall.features.indels import IndelEvidence, trim_shared_suffix
 from dvcall.postprocess.genotypes import (
     calibrated_p_ref,
+    genotype_qualities,
     phred,
     phred_likelihoods,
+    pl_from_log10,
     quality_of_genotype,
     second_alt_log_ratio,
     snp_hom_log_ratio,
+    split_log10_likelihoods,
     with_hom_log_ratio,
     with_read_likelihood,
     with_read_noise,
@@ -88,39 +91,78 @@ def resolve_snp(contig: str, ref: str, p: int, window_start: int, counts: np.nda
                 bases: tuple[np.ndarray, np.ndarray], prob_ref: float, gp: np.ndarray,
                 calibration: dict | None = None,
                 noise: tuple[float, float] | None = None) -> Call | None:
-    """A SNP record at window position ``p`` from its raw ``counts`` (A C G T N DEL) and
-    ``bases`` (the reads' base codes and qualities there: het against hom-alt weighs each
-    read by its quality). ``noise``: (the chunk's clean-base rate of one given wrong base,
-    the one the model was trained under), for :func:`with_read_noise`."""
-    ref_base = ref[p]
-    if ref_base not in BASES:
-        return None
-    ref_index = BASES.index(ref_base)
-    alt_counts = [(int(counts[b]), b) for b in range(4) if b != ref_index]
-    alt_counts.sort(reverse=True)
-    if alt_counts[0][0] == 0:
-        return None
-    depth = int(site_depth(counts))
-    gp = with_hom_log_ratio(gp, snp_hom_log_ratio(*bases, ref_index, alt_counts[0][1],
+    """:func:`resolve_snps` at one window position ``p``, its ``bases`` the reads' codes and
+    qualities there."""
+    codes, quality = bases
+    calls = resolve_snps(contig, ref, np.array([p]), window_start, np.asarray(counts)[None],
+                         (np.zeros(len(codes), np.int64), np.asarray(codes),
+                          np.asarray(quality)), np.array([prob_ref]), np.asarray(gp)[None],
+                         calibration, noise)
+    return calls[0] if calls else None
+
+
+_ACGT_INDEX = np.full(256, -1, np.int64)  # an upper-case reference letter -> its BASES index
+_ACGT_INDEX[np.frombuffer(BASES.encode(), np.uint8)] = np.arange(4)
+
+
+def resolve_snps(contig: str, ref: str, positions: np.ndarray, window_start: int,
+                 counts: np.ndarray, bases: tuple[np.ndarray, np.ndarray, np.ndarray],
+                 prob_ref: np.ndarray, gp: np.ndarray, calibration: dict | None = None,
+                 noise: tuple[float, float] | None = None) -> list[Call]:
+    """SNP records at window ``positions`` (in their order; none where the reference is not
+    A/C/G/T or no read shows another base) from their raw ``counts`` (``(M, 6)``: A C G T N
+    DEL), ``bases`` (``(site, code, quality)`` of the reads' bases there, ``site`` indexing
+    ``positions``: het against hom-alt weighs each read by its quality), the model's
+    ``prob_ref`` (M,) and genotype probabilities ``gp`` (M, 3). ``noise``: (the chunk's
+    clean-base rate of one given wrong base, the one the model was trained under), for
+    :func:`with_read_noise`."""
+    positions = np.asarray(positions, np.int64)
+    sites = len(positions)
+    if sites == 0:
+        return []
+    site, codes, quality = bases
+    counts = np.asarray(counts, np.int64)
+    ref_index = _ACGT_INDEX[np.frombuffer(ref.encode(), np.uint8)[positions]]
+    rows = np.arange(sites)
+    # the alternative alleles by reads, the higher base first among equals
+    alt = counts[:, :4].copy()
+    known = np.flatnonzero(ref_index >= 0)
+    alt[known, ref_index[known]] = -1
+    first = 3 - np.argmax(alt[:, ::-1], axis=1)
+    first_reads = alt[rows, first]
+    alt[rows, first] = -1
+    second = 3 - np.argmax(alt[:, ::-1], axis=1)
+    second_reads = alt[rows, second]
+    depth = site_depth(counts)
+    gp = with_hom_log_ratio(gp, snp_hom_log_ratio(site, codes, quality, ref_index, first,
                                                   SNP_READ_ERROR))
-    kind, _ = zygosity(gp)
-    alts = [BASES[alt_counts[0][1]]]
-    if kind == "het":
-        genotype = (0, 1)
-    elif alt_counts[1][0] > 0 and second_alt_log_ratio(
-            *bases, alt_counts[0][1], alt_counts[1][1],
-            CLEAN_ALT_ERROR if noise is None else noise[0]) > -np.log(SECOND_ALT_PRIOR):
-        alts.append(BASES[alt_counts[1][1]])
-        genotype = (1, 2)
-    else:
-        genotype = (1, 1)
-    ad = [int(counts[ref_index])] + [int(counts[BASES.index(a)]) for a in alts]
-    one_read = alt_counts[0][0] == 1
-    p_ref = float(calibrated_p_ref(prob_ref, SNP_ONE_READ if one_read else "SNP", calibration))
+    hom = gp[:, 2] > gp[:, 1]  # zygosity: het on a tie
+    two = hom & (second_reads > 0) & (second_alt_log_ratio(
+        site, codes, quality, first, second, CLEAN_ALT_ERROR if noise is None else noise[0])
+        > -np.log(SECOND_ALT_PRIOR))
+    p_ref = np.where(first_reads == 1, calibrated_p_ref(prob_ref, SNP_ONE_READ, calibration),
+                     calibrated_p_ref(prob_ref, "SNP", calibration))
     if noise is not None:
-        p_ref = with_read_noise(p_ref, alt_counts[0][0], depth, *noise, SNP_PRIOR)
-    return Call(contig, window_start + p, ref_base, alts, phred(p_ref, QUAL_CAP), genotype, 0,
-                depth, ad, "SNP").set_likelihoods((float(gp[1]), float(gp[2])))
+        p_ref = with_read_noise(p_ref, first_reads, depth, *noise, SNP_PRIOR)
+    qual = phred(p_ref, QUAL_CAP)
+    # PL and GQ of the one-ALT records from the split (Call.set_likelihoods, in one pass)
+    called = np.where(hom, 2, 1)
+    pl = pl_from_log10(split_log10_likelihoods(gp[:, 1], gp[:, 2]), called, qual)
+    gq = genotype_qualities(pl, called)
+    calls = []
+    for i in np.flatnonzero((ref_index >= 0) & (first_reads > 0)).tolist():
+        ref_base, alt_base = BASES[ref_index[i]], BASES[first[i]]
+        ad = [int(counts[i, ref_index[i]]), int(first_reads[i])]
+        call = Call(contig, window_start + int(positions[i]), ref_base, [alt_base],
+                    float(qual[i]), (1, 1) if hom[i] else (0, 1), int(gq[i]), int(depth[i]),
+                    ad, "SNP", pl=pl[i].tolist())
+        if two[i]:
+            call.alts.append(BASES[second[i]])
+            call.allele_depths.append(int(second_reads[i]))
+            call.genotype = (1, 2)
+            call.set_likelihoods((float(gp[i, 1]), float(gp[i, 2])))
+        calls.append(call)
+    return calls
 
 
 def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: int,

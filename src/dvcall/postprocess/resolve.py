@@ -3,12 +3,12 @@
 import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
-from dvcall.features.counts import bases_at_sites, counts_at, counts_at_sites, spanning_depth
+from dvcall.features.counts import counts_at, counts_at_sites, fragment_bases, spanning_depth
 from dvcall.features.noise import indel_noise_rate
 from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
 from dvcall.model.classes import INDEL, REF, SNP
-from dvcall.postprocess.records import Call, resolve_indels, resolve_snp, runs
+from dvcall.postprocess.records import Call, resolve_indels, resolve_snps, runs
 from dvcall.postprocess.snp_rules import (
     clean_error_rates,
     drop_snps_in_deleted_bases,
@@ -52,13 +52,11 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     snp_noise = (alt_error, SNP_NOISE_TRAINED if trained_snp_noise is None else trained_snp_noise)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK
-    snp_bases = bases_at_sites(prepared.reads, chunk.window_start, snp_positions)
-    snp_counts = counts_at_sites(prepared.reads, chunk.window_start, snp_positions)
-    for p, bases, site_counts in zip(snp_positions.tolist(), snp_bases, snp_counts):
-        call = resolve_snp(chunk.contig, ref_text, p, chunk.window_start, site_counts, bases,
-                           float(p_snp[p]), snp_genotypes[p], calibration, snp_noise)
-        if call is not None:
-            calls.append(call)
+    calls.extend(resolve_snps(
+        chunk.contig, ref_text, snp_positions, chunk.window_start,
+        counts_at_sites(prepared.reads, chunk.window_start, snp_positions),
+        fragment_bases(prepared.reads, chunk.window_start, snp_positions),
+        p_snp[snp_positions], snp_genotypes[snp_positions], calibration, snp_noise))
     noise = (indel_noise_rate(prepared.reads, prepared.indels, chunk.window_start,
                               len(ref_text)),
              INDEL_NOISE_TRAINED if trained_indel_noise is None else trained_indel_noise)
