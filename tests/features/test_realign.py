@@ -436,6 +436,38 @@ def test_a_snp_beside_an_insertion_rides_on_its_haplotype_and_its_shifted_copies
     assert [int(column(r, snp_alt)) for r in (4, 5)] == [4, 4]  # its shifted copies are N
 
 
+def test_a_shifted_base_that_matches_the_reference_is_masked_where_the_snp_belongs():
+    """A read of the insertion's haplotype aligned end to end shows, past the run, the base
+    two positions back. Where that equals the reference base at a hom SNP of the haplotype,
+    its CIGAR makes it a reference read of the SNP; realigned, it shows the SNP's base
+    there, so that base is masked. A base the shift leaves the same in both views (a G of
+    the run, in reads whose CIGAR puts the insertion at the run's end) is kept."""
+    q = next(p for p in range(ANCHOR + 9, len(REF)) if REF[p - 2] == REF[p])
+    snp = next(b for b in "ACT" if b != REF[q])  # RIGHT stays free of G
+    carrier = ALT[: q + 2] + snp + ALT[q + 3 :]  # the SNP at reference position q
+    reads = [_read(carrier, s, 100, [(0, ANCHOR + 5 - s), (1, 2), (0, 93 - ANCHOR + s)])
+             for s in (50, 60, 70, 80)]
+    reads += [_read(carrier, s, q + 8 - s, [(0, q + 8 - s)]) for s in (40, 42)]
+    reads += [_read(REF, s, 120, [(0, 120)]) for s in (45, 55)]
+    projected = _project(reads)
+    evidence = normalize_indels(projected, REF, 0)
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
+    before = projected.codes.copy()
+    support.mask_explained(projected)
+
+    def column(codes, row, position):
+        return int(codes[row, position - int(projected.starts[row])])
+
+    ref_base, snp_base = (int(BASE_CODE[ord(b)]) for b in (REF[q], snp))
+    assert [column(before, r, q) for r in (4, 5)] == [ref_base] * 2  # a reference read...
+    assert [column(projected.codes, r, q) for r in (4, 5)] == [4, 4]  # ... no more
+    assert [column(projected.codes, r, q) for r in range(4)] == [snp_base] * 4
+    masked_rows = {int(r) for r in np.nonzero(before != projected.codes)[0]}
+    assert masked_rows == {4, 5}  # the run's Gs of the reads with the insertion are kept
+
+
 def test_the_snp_pass_takes_no_snp_on_the_bases_a_candidate_deletion_removes():
     """A 3-base deletion anchored at 10 clears 11-13 only: its anchor and the base after it
     keep their SNPs, and an insertion clears nothing."""

@@ -49,15 +49,16 @@ class RealignedSupport:
     ref: np.ndarray  # (L,) reads best explained by another haplotype of its group (the
     # reference, or an indel at another anchor)
     allele_reads: dict[tuple[int, str, str], int]  # (anchor, REF, ALT) -> reads
-    # bases whose mismatch against the reference the read's indel haplotype explains: read
-    # rows and projection columns (a read misaligned at its end shifts the bases past an
-    # indel onto the wrong reference columns, where they look like SNPs)
+    # bases that the read's indel haplotype places on another reference position than its
+    # CIGAR does: read rows and projection columns (a read misaligned at its end shifts the
+    # bases past an indel onto the wrong reference columns, where they look like SNPs, or
+    # like the reference where the shift lands on a matching base)
     explained_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     explained_cols: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def mask_explained(self, reads: ProjectedReads) -> None:
-        """Turn the explained mismatches into unknown bases (N), in place, so that neither
-        the model nor the SNP rules count them as evidence for a SNP."""
+        """Turn the misplaced bases into unknown bases (N), in place, so that neither the
+        model nor the SNP rules count them as evidence where the CIGAR put them."""
         reads.codes[self.explained_rows, self.explained_cols] = N_CODE
         reads.quality[self.explained_rows, self.explained_cols] = 0
 
@@ -187,8 +188,8 @@ def _clear_deleted_bases(snp_alt: np.ndarray, groups: list["_Group"]) -> None:
 def _snp_alternatives(reads: ProjectedReads, ref_codes: np.ndarray, window_start: int,
                       assigned: list[tuple], spans: list[tuple[int, int]]) -> np.ndarray:
     """Per window position in ``spans``, the code of the alternative base that looks like a
-    SNP there (:func:`dvcall.features.noise.looks_like_variant`) once the mismatches the
-    ``assigned`` reads' indel haplotypes explain are left out, else -1. Realignment lets
+    SNP there (:func:`dvcall.features.noise.looks_like_variant`) once the bases the
+    ``assigned`` reads' indel haplotypes place elsewhere are left out, else -1. Realignment lets
     that base match on every haplotype, as if each came with and without the SNP: a read of
     an insertion's haplotype that carries a SNP beside it still fits that haplotype best."""
     length = len(ref_codes)
@@ -464,8 +465,8 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     """Per group (None where no read reaches its points): per part, the reads per class of
     haplotypes (:meth:`_Group.classes`; class 0 holds the reference) among the reads over
     its span; and the (row, column) of each base of a read given to an indel haplotype that
-    mismatches the reference where its CIGAR puts it but matches that haplotype (or the SNP
-    base ``snp_alt`` on it) where realignment puts it. All groups are compared at once: a
+    matches that haplotype (or the SNP base ``snp_alt`` on it) where realignment puts it,
+    another reference position than its CIGAR's. All groups are compared at once: a
     chunk has dozens of groups of a few dozen reads each."""
     none: list = [None] * len(groups)
     if not groups:
@@ -556,7 +557,7 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     counts = np.bincount(class_id[best[sure]], minlength=int(layout.count.sum()))
     decided = np.bincount(class_pair[best[sure]], minlength=pairs) > 0
 
-    # the mismatches an indel haplotype explains, in the reads given to one
+    # the bases an indel haplotype places elsewhere, in the reads given to one
     best_slot = _segment_heads(slot_pair, costs, slot_local)
     members = np.flatnonzero(decided & (slot_local[best_slot] > 0))
     member_slot = best_slot[members]
@@ -568,9 +569,15 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     ok = (col >= 0) & (position >= 0) & (position < len(ref_codes))
     row, col, position = row[ok], col[ok], position[ok]
     read_code = reads.codes[row, col]
-    # a mismatch where the CIGAR put the base, and the base belongs elsewhere
-    wrong = ((read_code < 4) & (read_code != ref_codes[position])
-             & (position != realigned_at[ok]))
+    # a base that belongs elsewhere, unless realigned the read shows the same base where the
+    # CIGAR put it (a shift along a repeat): as a mismatch or as a match of the reference,
+    # it is no evidence there
+    on_hap = haps.index_of(member_hap[member][ok], position)
+    at = on_hap - start[member_slot][member][ok]  # the read's realigned base there
+    length = reads.query_length[row]
+    there = np.where((on_hap >= 0) & (at >= 0) & (at < length),
+                     reads.query_codes[reads.query_start[row] + np.clip(at, 0, length - 1)], -1)
+    wrong = (read_code < 4) & (position != realigned_at[ok]) & (there != read_code)
     explained_group = pair_group[members][member][ok][wrong]
     order = np.argsort(explained_group, kind="stable")
     bounds = np.searchsorted(explained_group[order], np.arange(len(groups) + 1))
