@@ -104,6 +104,18 @@ def test_pl_agrees_with_gt_gq_and_qual(gvcf_run):
         assert seen > 200
 
 
+def test_every_record_depth_holds_its_allele_depths(gvcf_run):
+    """DP counts every read AD gives an allele: an indel's realigned reads included, whose
+    bases at the anchor may be masked or deleted."""
+    vcf, _ = gvcf_run
+    indels = 0
+    for rec in pysam.VariantFile(str(vcf)):
+        sample = rec.samples[0]
+        assert sample["DP"] == rec.info["DP"] >= sum(sample["AD"]), rec
+        indels += any(len(a) != len(rec.ref) for a in rec.alts)
+    assert indels >= 40
+
+
 def _edited_bam(testdata, out, sites, sample):
     """testdata's reads with the bases at ``sites`` (contig, 0-based) set to the
     reference's: a second sample without those SNPs."""

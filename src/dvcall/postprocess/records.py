@@ -209,11 +209,13 @@ def resolve_indels(contig: str, ref: str, run: tuple[int, int], window_start: in
     ref_depth = max(spanning_at(pos) - at_site, 0)
     if realigned_depths is not None:
         ref_depth = realigned_depths[0]
+    # the reads over the site: those the anchor's bases show, or more where realignment
+    # gave alleles to reads whose bases there are masked or deleted
+    depth = max(depth, ref_depth + sum(ads))
     p_ref = float(calibrated_p_ref(prob_ref, "INDEL", calibration))
     if noise is not None:
         # every read over the anchor could show noise, not only those spanning the repeat
-        p_ref = with_read_noise(p_ref, ads[0], max(depth, ref_depth + sum(ads)), *noise,
-                                INDEL_PRIOR)
+        p_ref = with_read_noise(p_ref, ads[0], depth, *noise, INDEL_PRIOR)
     call = Call(contig, window_start + pos, ref_allele, alts, phred(p_ref, QUAL_CAP),
                 genotype, 0, depth, [ref_depth] + ads, "INDEL")
     return [call.set_likelihoods((float(gp[1]), float(gp[2])))]
