@@ -409,6 +409,20 @@ def test_mismatches_an_indel_haplotype_explains_are_masked_and_a_true_snp_is_kep
     assert (projected.codes[before != projected.codes] == 4).all()
 
 
+def _realigned_carrier_reads(carrier: str, lengths: tuple[int, int]):
+    """Reads of ``carrier`` (the GG insertion's haplotype with a SNP): four with the
+    insertion in their CIGAR at the run's end, two aligned end to end from 40 and 42 (of
+    ``lengths``), and two reference reads; projected and realigned."""
+    reads = [_read(carrier, s, 100, [(0, ANCHOR + 5 - s), (1, 2), (0, 93 - ANCHOR + s)])
+             for s in (50, 60, 70, 80)]
+    reads += [_read(carrier, s, n, [(0, n)]) for s, n in zip((40, 42), lengths)]
+    reads += [_read(REF, s, 120, [(0, 120)]) for s in (45, 55)]
+    projected = _project(reads)
+    evidence = normalize_indels(projected, REF, 0)
+    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
+    return projected, realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+
+
 def test_a_snp_beside_an_insertion_rides_on_its_haplotype_and_its_shifted_copies_are_masked():
     # the GG insertion's haplotype carries a SNP three bases past the G run; four reads have
     # the insertion in their CIGAR (the SNP on its own column), two are aligned end to end
@@ -416,14 +430,7 @@ def test_a_snp_beside_an_insertion_rides_on_its_haplotype_and_its_shifted_copies
     snp_alt = ANCHOR + 1 + 6 + 3  # on the insertion's haplotype
     snp_ref = snp_alt - 2  # the SNP's reference position
     carrier = ALT[:snp_alt] + "G" + ALT[snp_alt + 1:]  # RIGHT has no G
-    reads = [_read(carrier, s, 100, [(0, ANCHOR + 5 - s), (1, 2), (0, 93 - ANCHOR + s)])
-             for s in (50, 60, 70, 80)]
-    reads += [_read(carrier, s, 95, [(0, 95)]) for s in (40, 42)]
-    reads += [_read(REF, s, 120, [(0, 120)]) for s in (45, 55)]
-    projected = _project(reads)
-    evidence = normalize_indels(projected, REF, 0)
-    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
-    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    projected, support = _realigned_carrier_reads(carrier, (95, 95))
     assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
     assert support.depths(ANCHOR) == (2, 6)
     support.mask_explained(projected)
@@ -445,14 +452,7 @@ def test_a_shifted_base_that_matches_the_reference_is_masked_where_the_snp_belon
     q = next(p for p in range(ANCHOR + 9, len(REF)) if REF[p - 2] == REF[p])
     snp = next(b for b in "ACT" if b != REF[q])  # RIGHT stays free of G
     carrier = ALT[: q + 2] + snp + ALT[q + 3 :]  # the SNP at reference position q
-    reads = [_read(carrier, s, 100, [(0, ANCHOR + 5 - s), (1, 2), (0, 93 - ANCHOR + s)])
-             for s in (50, 60, 70, 80)]
-    reads += [_read(carrier, s, q + 8 - s, [(0, q + 8 - s)]) for s in (40, 42)]
-    reads += [_read(REF, s, 120, [(0, 120)]) for s in (45, 55)]
-    projected = _project(reads)
-    evidence = normalize_indels(projected, REF, 0)
-    ref_codes = BASE_CODE[np.frombuffer(REF.encode(), np.uint8)]
-    support = realign_indels(projected, evidence, REF, 0, repeat_span(ref_codes))
+    projected, support = _realigned_carrier_reads(carrier, (q + 8 - 40, q + 8 - 42))
     assert support.allele_reads == {(ANCHOR, "A", "AGG"): 6}
     before = projected.codes.copy()
     support.mask_explained(projected)
