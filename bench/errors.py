@@ -13,6 +13,7 @@ Usage: python bench/errors.py SET_DIR CALLER [SNP|INDEL]
 Prints one line per error, then the errors counted by alternative reads.
 """
 
+import csv
 import sys
 from collections import Counter
 from pathlib import Path
@@ -52,6 +53,27 @@ def site_reads(bam: pysam.AlignmentFile, key: tuple) -> tuple[int, int, int]:
             if op in (0, 2, 3, 7, 8):
                 at += n
     return depth - carrying, carrying, depth
+
+
+def unsettled_snp_errors(folder: Path, caller: str) -> tuple[int, int]:
+    """``(SNP errors, those at sites whose reads give the truth to no caller that believes
+    them)`` of one caller on one set, from its ``CALLER.errors.tsv`` (``dvcall evaluate
+    --errors``): a het with 0-1 alternative reads (missed), a het whose reads are all
+    alternative (missed, and its hom record false), a hom with 0-1 alternative reads."""
+    bam = pysam.AlignmentFile(str(folder / "reads.bam"))
+    with open(folder / f"{caller}.errors.tsv") as fh:
+        rows = [r for r in csv.DictReader(fh, delimiter="\t") if r["type"] == "SNP"]
+    unsettled_sites = set()
+    for row in rows:
+        if row["error"] != "FN":
+            continue
+        key = (row["contig"], int(row["pos"]), row["ref"], row["alt"])
+        ref_reads, alt_reads, _ = site_reads(bam, key)
+        if alt_reads <= 1 or (row["genotype"] == "het" and ref_reads == 0):
+            unsettled_sites.add(key)
+    unsettled = sum((r["contig"], int(r["pos"]), r["ref"], r["alt"]) in unsettled_sites
+                    for r in rows)
+    return len(rows), unsettled
 
 
 def main(folder: str, caller: str, kind: str = "SNP") -> None:

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pysam
+from errors import unsettled_snp_errors
 
 CALLERS = ("dvcall", "bcftools.q20", "freebayes.q20")
 QUAL_BINS = ((0, 3), (3, 10), (10, 20), (20, 30), (30, 50), (50, 1000))
@@ -100,6 +101,16 @@ def main(work: Path, names: list[str]) -> None:
                          ("unseen", "pooled, profiles not in training")):
         print(f"| **{label}** | | " + " | ".join(
             str(pooled[(group, c, k)]) for k in ("SNP", "INDEL") for c in CALLERS) + " |")
+    settled = {c: [0, 0] for c in CALLERS[:2]}
+    for name in names:
+        for c in settled:
+            total, unsettled = unsettled_snp_errors(work / name, c)
+            settled[c][0] += total
+            settled[c][1] += unsettled
+    print("\nSNP errors at sites whose reads give the truth to no caller that believes them "
+          "(bench/errors.py), pooled: " + "; ".join(
+              f"{c} {unsettled} of {total}, {total - unsettled} others"
+              for c, (total, unsettled) in settled.items()))
     table("dvcall QUAL calibration (PASS SNPs and indels, allele level, pooled)",
           ("QUAL", "calls", "false", "share false", "QUAL states"), qual)
     table("dvcall GQ calibration (PASS calls with a true allele, pooled)",
