@@ -21,10 +21,11 @@ def counts_at(reads: ProjectedReads, window_start: int, position: int) -> np.nda
     return np.bincount(codes[codes <= DELETION], minlength=6)[:6]
 
 
-def counts_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndarray
-                    ) -> np.ndarray:
-    """``(M, 6)``: :func:`counts_at` at each window position, in one pass."""
-    site, row, col = reads_over(reads, window_start, positions)
+def counts_at_sites(reads: ProjectedReads, window_start: int, positions: np.ndarray,
+                    over: tuple | None = None) -> np.ndarray:
+    """``(M, 6)``: :func:`counts_at` at each window position, in one pass (``over``: the
+    :func:`reads_over` of these positions, where the caller has it)."""
+    site, row, col = reads_over(reads, window_start, positions) if over is None else over
     codes = reads.codes[row, col].astype(np.int64)
     keep = codes <= DELETION
     flat = np.bincount(site[keep] * 6 + codes[keep], minlength=len(positions) * 6)
@@ -62,14 +63,15 @@ def reads_over(reads: ProjectedReads, window_start: int, positions: np.ndarray
     return site[within], row[within], col[within]
 
 
-def fragment_bases(reads: ProjectedReads, window_start: int, positions: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def fragment_bases(reads: ProjectedReads, window_start: int, positions: np.ndarray,
+                   over: tuple | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(site, codes, qualities)``, in site order, of the A/C/G/T bases the fragments show
     at each window position (``site`` indexes ``positions``): where both mates of a fragment
     cover it, only the better-quality base (two reads of one molecule are one observation;
     samtools and bcftools count them once too). A key that more than two reads over a
-    position hold is two fragments with the same ends: all of them count."""
-    site, row, col = reads_over(reads, window_start, positions)
+    position hold is two fragments with the same ends: all of them count. ``over``: as for
+    :func:`counts_at_sites`."""
+    site, row, col = reads_over(reads, window_start, positions) if over is None else over
     codes, quality = reads.codes[row, col], reads.quality[row, col]
     base = codes < N_CODE
     site, row, codes, quality = site[base], row[base], codes[base], quality[base]

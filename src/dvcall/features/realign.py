@@ -378,6 +378,10 @@ class _Haplotypes:
     length: np.ndarray
     first: np.ndarray
     count: np.ndarray
+    # (haplotype, window position) of every base not inserted, sorted (positions rise along
+    # each haplotype), and that base's index into the flat arrays: for index_of
+    position_keys: np.ndarray
+    position_base: np.ndarray
 
     @classmethod
     def build(cls, ref_codes: np.ndarray, snp_alt: np.ndarray, groups: list["_Group"]
@@ -391,20 +395,20 @@ class _Haplotypes:
             count.append(len(group_codes))
         length = np.array([len(c) for c in codes], np.int64)
         count = np.array(count, np.int64)
-        return cls(np.concatenate(codes), np.concatenate(also).astype(np.int8),
-                   np.concatenate(places).astype(np.int64), np.cumsum(length) - length,
-                   length, np.cumsum(count) - count, count)
+        places = np.concatenate(places).astype(np.int64)
+        kept = np.flatnonzero(places >= 0)
+        hap_of_base = np.repeat(np.arange(len(length)), length)
+        return cls(np.concatenate(codes), np.concatenate(also).astype(np.int8), places,
+                   np.cumsum(length) - length, length, np.cumsum(count) - count, count,
+                   hap_of_base[kept] * (1 << 32) + places[kept], kept)
 
     def index_of(self, hap: np.ndarray, position: np.ndarray) -> np.ndarray:
         """Index within haplotype ``hap`` of its base at window ``position`` (-1 where the
         haplotype deletes it), elementwise."""
-        hap_of_base = np.repeat(np.arange(len(self.length)), self.length)
-        kept = np.flatnonzero(self.places >= 0)
-        # positions rise along each haplotype: keys of (haplotype, position) are sorted
-        keys = hap_of_base[kept] * (1 << 32) + self.places[kept]
+        keys = self.position_keys
         wanted = hap * (1 << 32) + position
         i = np.minimum(np.searchsorted(keys, wanted), len(keys) - 1)
-        return np.where(keys[i] == wanted, kept[i] - self.offset[hap], -1)
+        return np.where(keys[i] == wanted, self.position_base[i] - self.offset[hap], -1)
 
     def costs(self, hap: np.ndarray, start: np.ndarray, bases: np.ndarray,
               quals: np.ndarray) -> np.ndarray:
@@ -547,10 +551,11 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
     part_first = np.cumsum(layout.parts[pair_group]) - layout.parts[pair_group]
     segment = part_first[class_pair] + layout.class_part[class_id]
     segments = int(layout.parts[pair_group].sum())
-    best = _segment_heads(segment, class_costs, layout.class_index[class_id])
     # every part has the reference's class and one of its own: two classes or more
-    margin = class_costs[_second_of_segment(segment, class_costs, layout.class_index[class_id],
-                                            segments)] - class_costs[best]
+    order = np.lexsort((layout.class_index[class_id], class_costs, segment))
+    seg_first = np.searchsorted(segment[order], np.arange(segments))
+    best, second = order[seg_first], order[seg_first + 1]
+    margin = class_costs[second] - class_costs[best]
     covers = np.bincount(part_first[entry_pair] + point_part[entry_point],
                          minlength=segments) > 0
     sure = covers & (margin >= MIN_MARGIN)
@@ -593,15 +598,6 @@ def _assign(reads: ProjectedReads, block_key: np.ndarray, query_key: np.ndarray,
                                                         layout.classes[g].tolist())],
                      rows[bounds[g] : bounds[g + 1]], cols[bounds[g] : bounds[g + 1]]))
     return out
-
-
-def _second_of_segment(segment: np.ndarray, cost: np.ndarray, index: np.ndarray,
-                       segments: int) -> np.ndarray:
-    """Per segment (all ``segments`` present, each with two elements or more), the index of
-    its element that sorts second by (``cost``, ``index``)."""
-    order = np.lexsort((index, cost, segment))
-    starts = np.searchsorted(segment[order], np.arange(segments))
-    return order[starts + 1]
 
 
 @dataclass

@@ -3,7 +3,13 @@
 import numpy as np
 
 from dvcall.features.chunk import PreparedChunk
-from dvcall.features.counts import counts_at, counts_at_sites, fragment_bases, spanning_depth
+from dvcall.features.counts import (
+    counts_at,
+    counts_at_sites,
+    fragment_bases,
+    reads_over,
+    spanning_depth,
+)
 from dvcall.features.noise import indel_noise_rate
 from dvcall.io.ploidy import Ploidy
 from dvcall.io.regions import FLANK, Chunk
@@ -52,10 +58,11 @@ def resolve_chunk(chunk: Chunk, prepared: PreparedChunk, probs: np.ndarray,
     snp_noise = (alt_error, SNP_NOISE_TRAINED if trained_snp_noise is None else trained_snp_noise)
     is_snp = (p_snp < EMIT_P_REF) & ((variant_class == SNP) | (p_snp < p_ref))
     snp_positions = np.flatnonzero(is_snp[inside]) + FLANK
+    over = reads_over(prepared.reads, chunk.window_start, snp_positions)
     calls.extend(resolve_snps(
         chunk.contig, ref_text, snp_positions, chunk.window_start,
-        counts_at_sites(prepared.reads, chunk.window_start, snp_positions),
-        fragment_bases(prepared.reads, chunk.window_start, snp_positions),
+        counts_at_sites(prepared.reads, chunk.window_start, snp_positions, over),
+        fragment_bases(prepared.reads, chunk.window_start, snp_positions, over),
         p_snp[snp_positions], snp_genotypes[snp_positions], calibration, snp_noise))
     noise = (indel_noise_rate(prepared.reads, prepared.indels, chunk.window_start,
                               len(ref_text)),

@@ -133,7 +133,7 @@ def clean_error_counts_by_quality(reads: ProjectedReads, window_start: int,
     offset = reads.starts[rows] - window_start
     clean_first, clean_end = _clean_columns(reads, rows)
     col_first = np.maximum(clean_first, lo - offset)
-    col_end = np.minimum(np.minimum(clean_end, width), min(hi, length) - offset)
+    col_end = np.minimum(clean_end, min(hi, length) - offset)
     run = np.maximum(col_end - col_first, 0)
     flat = ranges(rows * width + col_first, run)
     codes, quality = reads.codes.reshape(-1)[flat], reads.quality.reshape(-1)[flat]
