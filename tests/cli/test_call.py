@@ -108,6 +108,7 @@ def test_region_with_no_reads_gives_header_only(testdata, tmp_path):
     "case, fix",
     [
         ("no_index", "samtools index"),
+        ("sam_text", "samtools sort -o sorted.bam"),
         ("unknown_contig", "not in the reference"),
         ("bad_region", "start must be"),
         ("bad_model", "not a dvcall model file"),
@@ -120,6 +121,9 @@ def test_bad_input_one_line_error_and_no_output(case, fix, testdata, tmp_path):
     if case == "no_index":
         bam = tmp_path / "copy.bam"
         shutil.copy(testdata / "reads.bam", bam)
+    elif case == "sam_text":
+        bam = tmp_path / "reads.sam"
+        bam.write_text(pysam.samtools.view("-h", str(testdata / "reads.bam")))
     elif case == "unknown_contig":
         extra = ["--region", "chrX:1-100"]
     elif case == "bad_region":
