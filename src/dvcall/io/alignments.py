@@ -51,12 +51,11 @@ def open_inputs(bam_path: Path, ref_path: Path) -> tuple[pysam.AlignmentFile, py
     if sort_order not in (None, "coordinate"):
         raise InputError(f"{bam_path}: not coordinate-sorted (@HD SO:{sort_order}); sort it with "
                          f"'samtools sort -o sorted.bam {bam_path}' and index the result")
-    if not bam.has_index() and bam.is_sam:
-        # a SAM text file cannot be indexed, so 'samtools index' would fail too
-        raise InputError(f"{bam_path}: a SAM text file, which cannot be indexed; convert it with "
-                         f"'samtools sort -o sorted.bam {bam_path}' and 'samtools index "
-                         "sorted.bam'")
     if not bam.has_index():
+        if bam.is_sam:  # SAM text cannot be indexed: 'samtools index' would fail too
+            raise InputError(f"{bam_path}: a SAM text file, which cannot be indexed; convert it "
+                             f"with 'samtools sort -o sorted.bam {bam_path}' and 'samtools "
+                             "index sorted.bam'")
         raise InputError(f"{bam_path}: no index found; create one with 'samtools index "
                          f"{bam_path}'")
     fasta_lengths = dict(zip(fasta.references, fasta.lengths))
